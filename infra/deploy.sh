@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Deploy chargeops to Azure: infrastructure (infra/main.bicep), app package, Key Vault secrets.
+# Idempotent: run it again after any change. See docs/deploy.md for the full walk-through.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: infra/deploy.sh -g RESOURCE_GROUP [options]
+
+  -g, --resource-group NAME  Resource group to deploy into ($CHARGEOPS_RESOURCE_GROUP).
+  -l, --location REGION      Region for a resource group that does not exist yet
+                             ($CHARGEOPS_LOCATION). Must offer Flex Consumption.
+  -p, --parameters FILE      Parameters file (default: infra/main.parameters.json).
+      --set NAME=VALUE       Override one template parameter (repeatable).
+      --config FILE          chargeops YAML config to install as parameter chargeopsConfig
+                             (app setting CHARGEOPS_CONFIG). Secrets in it as ${NAME} only.
+      --what-if              Preview the infrastructure changes; change nothing.
+      --skip-infra           Do not run the Bicep deployment (reuse the last one's outputs).
+      --skip-code            Do not deploy the app package.
+      --skip-secrets         Do not write Key Vault secrets.
+      --secrets-only         Same as --skip-infra --skip-code (secret rotation).
+      --app-dir DIR          Folder holding function_app.py (default: the repository root).
+      --no-deployer-role     Do not grant the signed-in principal Key Vault Secrets Officer.
+  -h, --help                 Show this help.
+
+Parameters from the environment (when set): ZAPTEC_TOPIC -> zaptecTopic,
+ZAPTEC_SUBSCRIPTION -> zaptecSubscription, DEPLOYER_PRINCIPAL_ID (+ DEPLOYER_PRINCIPAL_TYPE).
+
+Secrets from the environment (each written only when its variable is set and non-empty):
+  ZAPTEC_USERNAME               -> secret zaptec-username
+  ZAPTEC_PASSWORD               -> secret zaptec-password
+  ZAPTEC_SERVICEBUS_CONNECTION  -> secret zaptec-servicebus-connection
+  <setting> of each targetSecrets entry (default PD_ROUTING_KEY, BILLING_SECRET)
+                                -> its secret (default pd-routing-key, billing-secret)
+Secret values are passed to az on standard input, never on the command line or in output.
+EOF
+}
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() {
+  printf 'ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_dir=$(cd "$script_dir/.." && pwd)
+
+resource_group=${CHARGEOPS_RESOURCE_GROUP:-}
+location=${CHARGEOPS_LOCATION:-}
+parameters_file="$script_dir/main.parameters.json"
+template_file="$script_dir/main.bicep"
+deployment_name=${CHARGEOPS_DEPLOYMENT_NAME:-chargeops}
+app_dir=$repo_dir
+config_file=
+what_if=false
+do_infra=true
+do_code=true
+do_secrets=true
+deployer_role=true
+rbac_retries=${CHARGEOPS_RBAC_RETRIES:-12}
+rbac_delay=${CHARGEOPS_RBAC_DELAY:-10}
+overrides=()
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    -g | --resource-group)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      resource_group=$2
+      shift 2
+      ;;
+    -l | --location)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      location=$2
+      shift 2
+      ;;
+    -p | --parameters)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      parameters_file=$2
+      shift 2
+      ;;
+    --set)
+      [ $# -ge 2 ] || die "$1 needs NAME=VALUE"
+      case $2 in
+        *=*) overrides+=("$2") ;;
+        *) die "--set needs NAME=VALUE, got: $2" ;;
+      esac
+      shift 2
+      ;;
+    --app-dir)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      app_dir=$2
+      shift 2
+      ;;
+    --config)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      config_file=$2
+      shift 2
+      ;;
+    --what-if) what_if=true; shift ;;
+    --skip-infra) do_infra=false; shift ;;
+    --skip-code) do_code=false; shift ;;
+    --skip-secrets) do_secrets=false; shift ;;
+    --secrets-only) do_infra=false; do_code=false; shift ;;
+    --no-deployer-role) deployer_role=false; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+done
+
+[ -n "$resource_group" ] || { usage >&2; die "missing -g RESOURCE_GROUP"; }
+[ -f "$parameters_file" ] || die "parameters file not found: $parameters_file"
+command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is not installed: https://aka.ms/azcli"
+command -v python3 >/dev/null 2>&1 || die "python3 is needed (reads the parameters file, zips the app)"
+[ -z "$config_file" ] || [ -f "$config_file" ] || die "config file not found: $config_file"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# --- Azure context -------------------------------------------------------------------------
+account=$(az account show --query "[name, id, user.type, user.name]" -o tsv 2>/dev/null) ||
+  die "not logged in to Azure: run 'az login' (and 'az account set -s SUBSCRIPTION')"
+IFS=$'\t' read -r sub_name sub_id user_type user_name <<<"$(printf '%s' "$account" | tr '\n' '\t')"
+log "Subscription: $sub_name ($sub_id), signed in as $user_type $user_name"
+
+deployment_outputs() {
+  # deployment_outputs QUERY -> value of the last deployment's output (tsv)
+  az deployment group show -g "$resource_group" -n "$deployment_name" \
+    --query "properties.outputs.$1" -o tsv
+}
+
+# --- Infrastructure ------------------------------------------------------------------------
+if $do_infra; then
+  if [ "$(az group exists -n "$resource_group" -o tsv)" != true ]; then
+    if $what_if; then
+      die "resource group '$resource_group' does not exist: what-if needs it (create it with 'az group create -n $resource_group -l REGION', or run without --what-if and with -l REGION)"
+    fi
+    [ -n "$location" ] || die "resource group '$resource_group' does not exist: pass -l REGION to create it"
+    log "Creating resource group $resource_group in $location"
+    az group create -n "$resource_group" -l "$location" -o none
+  fi
+
+  # Template parameters: the file, then the environment, then --set (later ones win).
+  params=(--parameters "@$parameters_file")
+  [ -n "${ZAPTEC_TOPIC:-}" ] && params+=(--parameters "zaptecTopic=$ZAPTEC_TOPIC")
+  [ -n "${ZAPTEC_SUBSCRIPTION:-}" ] && params+=(--parameters "zaptecSubscription=$ZAPTEC_SUBSCRIPTION")
+  if [ -n "$config_file" ]; then
+    # A parameters file carries the YAML verbatim (newlines, quotes, braces) to the template.
+    python3 -c 'import json, sys
+value = open(sys.argv[1], encoding="utf-8").read()
+doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+       "contentVersion": "1.0.0.0", "parameters": {"chargeopsConfig": {"value": value}}}
+json.dump(doc, open(sys.argv[2], "w", encoding="utf-8"))' "$config_file" "$work/config.parameters.json"
+    params+=(--parameters "@$work/config.parameters.json")
+  fi
+
+  deployer_id=${DEPLOYER_PRINCIPAL_ID:-}
+  deployer_type=${DEPLOYER_PRINCIPAL_TYPE:-}
+  if $deployer_role && [ -z "$deployer_id" ]; then
+    if [ "$user_type" = user ]; then
+      deployer_id=$(az ad signed-in-user show --query id -o tsv 2>/dev/null) || deployer_id=
+      deployer_type=User
+    else
+      deployer_id=$(az ad sp show --id "$user_name" --query id -o tsv 2>/dev/null) || deployer_id=
+      deployer_type=ServicePrincipal
+    fi
+    [ -n "$deployer_id" ] ||
+      warn "could not look up your object id: no Key Vault Secrets Officer grant (set DEPLOYER_PRINCIPAL_ID to fix)"
+  fi
+  if $deployer_role && [ -n "$deployer_id" ]; then
+    params+=(--parameters "deployerPrincipalId=$deployer_id" "deployerPrincipalType=${deployer_type:-User}")
+  fi
+  for override in ${overrides[@]+"${overrides[@]}"}; do
+    params+=(--parameters "$override")
+  done
+
+  # zaptecTopic has no default: fail early with a useful message instead of an ARM error.
+  topic=$(python3 -c 'import json, sys
+p = json.load(open(sys.argv[1])).get("parameters", {})
+print(p.get("zaptecTopic", {}).get("value", ""))' "$parameters_file")
+  [ -n "${ZAPTEC_TOPIC:-}" ] && topic=$ZAPTEC_TOPIC
+  for override in ${overrides[@]+"${overrides[@]}"}; do
+    case $override in zaptecTopic=*) topic=${override#zaptecTopic=} ;; esac
+  done
+  [ -n "$topic" ] ||
+    die "zaptecTopic is empty: set it in $parameters_file, or export ZAPTEC_TOPIC (the Topic from Zaptec's messagingConnectionDetails, see docs/deploy.md)"
+
+  if $what_if; then
+    log "What-if: previewing deployment '$deployment_name' into $resource_group (nothing changes)"
+    az deployment group create -g "$resource_group" -n "$deployment_name" \
+      --template-file "$template_file" "${params[@]}" --what-if
+    log "What-if only: no resources, code or secrets were changed."
+    exit 0
+  fi
+
+  log "Deploying infrastructure ($deployment_name -> $resource_group); this takes a few minutes"
+  az deployment group create -g "$resource_group" -n "$deployment_name" \
+    --template-file "$template_file" "${params[@]}" -o none
+elif $what_if; then
+  die "--what-if previews the infrastructure: do not combine it with --skip-infra/--secrets-only"
+fi
+
+app_name=$(deployment_outputs functionAppName.value) ||
+  die "no deployment '$deployment_name' in resource group '$resource_group': run without --skip-infra/--secrets-only first"
+app_id=$(deployment_outputs functionAppId.value)
+vault_name=$(deployment_outputs keyVaultName.value)
+log "Function app: $app_name; Key Vault: $vault_name"
+
+# --- App package ---------------------------------------------------------------------------
+if $do_code; then
+  [ -f "$app_dir/function_app.py" ] ||
+    die "no function_app.py in $app_dir: pass --app-dir DIR, or --skip-code to deploy infrastructure only"
+  if command -v func >/dev/null 2>&1; then
+    log "Publishing $app_dir with Azure Functions Core Tools (remote build)"
+    (cd "$app_dir" && func azure functionapp publish "$app_name" --python)
+  else
+    package="$work/chargeops.zip"
+    log "Core Tools (func) not found: zipping $app_dir and deploying it with az (remote build)"
+    python3 - "$app_dir" "$package" <<'PY'
+import sys
+import zipfile
+from pathlib import Path
+
+root, target = Path(sys.argv[1]), sys.argv[2]
+# The Functions app: entry point, host config, dependencies, and the two packages it imports.
+entries = ["function_app.py", "host.json", "requirements.txt", "shared", "functions"]
+with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+    for name in entries:
+        path = root / name
+        if path.is_file():
+            zf.write(path, name)
+        elif path.is_dir():
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                    zf.write(f, f.relative_to(root).as_posix())
+PY
+    az functionapp deployment source config-zip -g "$resource_group" -n "$app_name" \
+      --src "$package" --build-remote true -o none
+  fi
+  log "App package deployed"
+fi
+
+# --- Key Vault secrets ---------------------------------------------------------------------
+set_secret() {
+  # set_secret ENV_VAR SECRET_NAME: write $ENV_VAR to the vault when it is set; never print it.
+  local var=$1 secret=$2 value current attempt
+  if ! [[ $var =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    warn "skipping target setting '$var': not a valid environment variable name"
+    return 0
+  fi
+  if ! [[ $secret =~ ^[0-9A-Za-z-]{1,127}$ ]]; then
+    warn "skipping secret '$secret': Key Vault names use letters, digits and hyphens only"
+    return 0
+  fi
+  value=${!var:-}
+  if [ -z "$value" ]; then
+    log "Secret $secret: \$$var not set, left as is"
+    return 0
+  fi
+  current=$(az keyvault secret show --vault-name "$vault_name" -n "$secret" \
+    --query value -o tsv 2>/dev/null) || current=
+  if [ -n "$current" ] && [ "$current" = "$value" ]; then
+    log "Secret $secret: unchanged"
+    return 0
+  fi
+  attempt=1
+  # A fresh role assignment takes a few minutes to reach Key Vault: retry on failure.
+  until printf '%s' "$value" | az keyvault secret set --vault-name "$vault_name" -n "$secret" \
+    --file /dev/stdin --encoding utf-8 --content-type text/plain -o none; do
+    if [ "$attempt" -ge "$rbac_retries" ]; then
+      die "could not write secret $secret: you need 'Key Vault Secrets Officer' on $vault_name (see docs/deploy.md)"
+    fi
+    log "Secret $secret: not writable yet (role assignment propagating?), retry $attempt/$rbac_retries in ${rbac_delay}s"
+    attempt=$((attempt + 1))
+    sleep "$rbac_delay"
+  done
+  log "Secret $secret: updated from \$$var"
+  changed=$((changed + 1))
+}
+
+if $do_secrets; then
+  changed=0
+  set_secret ZAPTEC_USERNAME zaptec-username
+  set_secret ZAPTEC_PASSWORD zaptec-password
+  set_secret ZAPTEC_SERVICEBUS_CONNECTION zaptec-servicebus-connection
+  targets=$(deployment_outputs "targetSecrets.value[].[setting, secret]")
+  while IFS=$'\t' read -r setting secret; do
+    [ -n "$setting" ] || continue
+    set_secret "$setting" "$secret"
+  done <<<"$targets"
+  if [ "$changed" -gt 0 ]; then
+    log "Asking the app to re-read its Key Vault references"
+    az rest --method post \
+      --url "$app_id/config/configreferences/appsettings/refresh?api-version=2022-03-01" -o none ||
+      warn "refresh failed: the app picks up new secret versions within 24 hours, or at its next restart"
+  fi
+fi
+
+log "Done. Function app $app_name in $resource_group."

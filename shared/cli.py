@@ -1,0 +1,58 @@
+"""``chargeops`` command line: argument parsing, exit codes and error presentation.
+
+Exit status (contract): 0 the run completed; 2 usage or configuration error, one line
+naming the problem and the file or key; 1 anything else, one line, no traceback (set
+``CHARGEOPS_DEBUG=1`` for one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from shared import __version__
+
+__all__ = ["UsageError", "main"]
+
+COMMANDS = ("replay", "render", "registry", "export", "report", "dlq", "sample")
+
+
+class UsageError(Exception):
+    """Bad usage or configuration: exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chargeops",
+        description="EV-charging operations: tickets, finance records and a charger "
+        "registry from Zaptec Service Bus traffic.",
+    )
+    parser.add_argument("--version", action="version", version=f"chargeops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        import_module(f"shared.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        print(f"chargeops: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("chargeops: interrupted; run again to resume", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if os.environ.get("CHARGEOPS_DEBUG"):
+            raise
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"chargeops: failed: {type(exc).__name__}: {text}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""One module per ``chargeops`` command; each exposes ``register(subparsers)``."""

@@ -1,0 +1,21 @@
+"""``chargeops registry``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from shared.cli import UsageError
+from shared.commands.common import add_common
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("registry", help="(in progress)")
+    add_common(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise UsageError("registry: not available in this build yet")

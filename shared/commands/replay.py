@@ -1,0 +1,90 @@
+"""``chargeops replay INPUT``: the main job (see shared.replay)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from shared.cli import UsageError
+from shared.commands.common import add_common, resolve_config, resolve_store
+from shared.replay import InputError, ReplayOptions, replay
+from shared.runtime import build_runtime
+from shared.targets import UnsupportedKind
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "replay",
+        help="feed captured Service Bus traffic through ingest, tickets and finance",
+        description="Replay a capture (JSON lines: Zaptec observations or raw message "
+        "envelopes; '-' reads stdin; .gz accepted). Writes events.jsonl, deliveries.jsonl "
+        "and rejected.jsonl to --out; re-running with the same state adds nothing.",
+    )
+    p.add_argument("input", metavar="INPUT", help="capture file, or - for stdin")
+    add_common(p, out=True)
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="the capture continues later: leave sessions waiting for CompletedSession "
+        "pending instead of completing them when the input ends",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: not a directory")
+    config = resolve_config(args, out)
+    store = resolve_store(args, out)
+    try:
+        rt = build_runtime(config, store, data_clock=True)
+    except UnsupportedKind as exc:
+        store.close()
+        raise UsageError(f"{args.config or 'config'}: {exc}") from None
+    progress = None if args.quiet else _progress(args.input)
+    try:
+        summary = replay(rt, ReplayOptions(args.input, out, drain=not args.no_drain), progress)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        rt.close()
+    if args.json:
+        print(json.dumps(summary.as_json(), indent=None))
+    else:
+        print(summary.as_text())
+    return 0
+
+
+def _progress(source: str) -> Any:
+    """Progress on stderr: a live line on a terminal, a line every 10 s otherwise."""
+    total = Path(source).stat().st_size if source != "-" and Path(source).is_file() else 0
+    started = last = time.monotonic()
+    tty = sys.stderr.isatty()
+
+    def report(lines: int, offset: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        done = offset < 0
+        if not done and now - last < (0.5 if tty else 10):
+            return
+        last = now
+        rate = lines / (now - started) if now > started else 0
+        pct = (
+            f" {offset / total:.0%}" if total and offset >= 0 and not source.endswith(".gz") else ""
+        )
+        text = f"replay: {lines:,} lines{pct} ({rate:,.0f}/s)"
+        if tty:
+            print(f"\r{text}\033[K", end="" if not done else "\n", file=sys.stderr, flush=True)
+        elif not done:
+            print(text, file=sys.stderr, flush=True)
+
+    return report

@@ -1,0 +1,203 @@
+"""Ingest: decoded traffic -> per-charger state -> canonical events, one unit of work per batch.
+
+The same object serves the Azure ``ingest`` function (wall clock; timers run from the
+watchdog) and ``chargeops replay`` (data clock: time is the newest timestamp seen, and
+due timers fire inline in timestamp order, so results never depend on batch sizes).
+``commit`` writes states, events and rejections together; events carry deterministic
+ids and the event log ignores ids it already holds, so re-running input adds nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared import state
+from shared.charger import ChargerState, from_record, to_record
+from shared.decode import Decoded, Ignored, Rejection
+from shared.events import ChargerEvent, cloudevent
+from shared.observations import Observation, Seen
+from shared.registry_view import RegistryView
+from shared.stores.base import Store
+from shared.timestamps import format_utc, parse_utc
+from shared.transition import APPLIED, Detection, Transition
+
+__all__ = ["EVENTS_LOG", "REJECTIONS_LOG", "Ingest", "IngestCounts"]
+
+EVENTS_LOG, REJECTIONS_LOG = "events", "rejections"
+CHARGER_KIND = "charger"
+_CLOCK = ("meta", "clock")
+
+
+@dataclass
+class IngestCounts:
+    """What happened to the input (the replay summary reads these)."""
+
+    read: int = 0
+    accepted: int = 0
+    ignored: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+
+
+class Ingest:
+    """Stateful per worker: caches charger states between units of work."""
+
+    def __init__(
+        self, store: Store, rules: Detection, registry: RegistryView, *, data_clock: bool
+    ) -> None:
+        self.store, self.rules, self.registry = store, rules, registry
+        self.data_clock = data_clock
+        self.counts = IngestCounts()
+        self.clock: datetime | None = None
+        self.input_max: datetime | None = None
+        self._states: dict[str, ChargerState] = {}
+        self._dirty: set[str] = set()
+        self._events: list[ChargerEvent] = []
+        self._rejections: list[tuple[str, dict[str, Any]]] = []
+        self._heap: list[tuple[datetime, str]] = []
+        self._scheduled: dict[str, datetime] = {}
+        self._started = False
+
+    def start(self) -> None:
+        """Load the clock and, for a data clock, every charger with a pending deadline."""
+        entry = self.store.get(*_CLOCK)
+        self.clock = parse_utc(entry.value["at"]) if entry else None
+        if self.data_clock:
+            for key, rec in self.store.scan(CHARGER_KIND):
+                self._states[key] = from_record(rec.value)
+                self._schedule(self._states[key])
+        self._started = True
+
+    def feed(self, item: Decoded, ref: dict[str, Any], dedup: str) -> None:
+        """Take one decoded input; ``ref`` locates it for rejected output, ``dedup`` names it."""
+        self.counts.read += 1
+        if isinstance(item, Observation):
+            self._advance(item.received_at or item.timestamp)
+            before = self._get(item.charger_id)
+            self._record(state.apply(before, item, self.rules), ref, dedup)
+        elif isinstance(item, Seen):
+            self._advance(item.received_at or item.timestamp)
+            self.counts.ignored["telemetry"] += 1
+            if item.timestamp is not None:
+                before = self._get(item.charger_id)
+                if before.last_seen is None or item.timestamp > before.last_seen:
+                    self._keep(state.seen(before, item.timestamp))
+        elif isinstance(item, Ignored):
+            self.counts.ignored[item.reason] += 1
+        else:
+            self._reject(item, ref, dedup)
+
+    def drain(self) -> None:
+        """End of a finished capture: let time run ``session_settle`` past its newest input,
+        as the real watchdog would, so no session waits for a 723 that cannot come."""
+        if self.input_max is not None:
+            self._advance(self.input_max + self.rules.session_settle, from_input=False)
+
+    def advance_to(self, now: datetime) -> None:
+        """Wall-clock tick (Azure watchdog): fire what is due by ``now`` for known chargers."""
+        if not self._started:
+            self.start()
+        self._advance(now, from_input=False)
+
+    def commit(self) -> list[tuple[int, dict[str, Any]]]:
+        """Write the unit of work; returns the events newly added to the event log."""
+        states = {cid: to_record(self._states[cid]) for cid in sorted(self._dirty)}
+        entries = []
+        for raw in self._events:
+            info = self.registry.lookup(raw.charger_id)
+            ev = raw
+            if info is not None:
+                update = {"site_id": info.site_id, "serial": raw.serial or info.serial}
+                ev = raw.model_copy(update=update)
+            entries.append((ev.id, cloudevent(ev)))
+        with self.store.transaction():
+            self.store.put_many(CHARGER_KIND, states)
+            if self.clock is not None:
+                self.store.put(*_CLOCK, {"at": format_utc(self.clock)})
+            self.store.append(REJECTIONS_LOG, self._rejections)
+            added = self.store.append(EVENTS_LOG, entries)
+        for _, ce in added:
+            self.counts.events[ce["type"]] += 1
+        self._dirty.clear()
+        self._events.clear()
+        self._rejections.clear()
+        return added
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _get(self, charger_id: str) -> ChargerState:
+        found = self._states.get(charger_id)
+        if found is None:
+            entry = (
+                None
+                if self.data_clock and self._started
+                else self.store.get(CHARGER_KIND, charger_id)
+            )
+            found = from_record(entry.value) if entry else ChargerState(charger_id=charger_id)
+            self._states[charger_id] = found
+        return found
+
+    def _keep(self, t: Transition) -> None:
+        cid = t.state.charger_id
+        self._states[cid] = t.state
+        self._dirty.add(cid)
+        self._events.extend(t.events)
+        if self.data_clock:
+            self._schedule(t.state)
+
+    def _record(self, t: Transition, ref: dict[str, Any], dedup: str) -> None:
+        outcome = t.outcome
+        if isinstance(outcome, Rejection):
+            self._reject(outcome, ref, dedup)
+        elif outcome == APPLIED:
+            self.counts.accepted += 1
+        else:
+            self.counts.ignored[outcome] += 1
+        self._keep(t)
+
+    def _reject(self, rejection: Rejection, ref: dict[str, Any], dedup: str) -> None:
+        self.counts.rejected[rejection.code] += 1
+        self._rejections.append(
+            (dedup, {**ref, "reason": rejection.code, "detail": rejection.detail})
+        )
+
+    def _advance(self, at: datetime | None, *, from_input: bool = True) -> None:
+        if at is None:
+            return
+        if from_input and (self.input_max is None or at > self.input_max):
+            self.input_max = at
+        if not self.data_clock and from_input:
+            return
+        if self.clock is not None and at <= self.clock:
+            return
+        self.clock = at
+        self._fire_due(at)
+
+    def _schedule(self, st: ChargerState) -> None:
+        due = state.next_deadline(st, self.rules)
+        if due is None:
+            return
+        current = self._scheduled.get(st.charger_id)
+        if current is None or due < current:
+            self._scheduled[st.charger_id] = due
+            heapq.heappush(self._heap, (due, st.charger_id))
+
+    def _fire_due(self, now: datetime) -> None:
+        while self._heap and self._heap[0][0] <= now:
+            due, cid = heapq.heappop(self._heap)
+            if self._scheduled.get(cid) != due:
+                continue  # superseded by an earlier schedule
+            del self._scheduled[cid]
+            current = self._get(cid)
+            actual = state.next_deadline(current, self.rules)
+            if actual is None:
+                continue
+            if actual > now:
+                self._schedule(current)
+                continue
+            self._keep(state.tick(current, actual, self.rules))
+            self._schedule(self._states[cid])

@@ -1,0 +1,65 @@
+"""Zaptec observations: the state ids we act on and the decoded observation itself.
+
+Ids from Zaptec's ``/api/constants`` (shipped as ``shared/data/zaptec_constants.json``);
+meanings in zaptec.md. Everything else on the bus is telemetry that only proves the
+charger is alive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["ACTIONABLE", "ZERO_CHARGER", "Observation", "Seen", "StateId"]
+
+
+class StateId:
+    """Observation ids chargeops acts on (names as in Zaptec's Schema)."""
+
+    IS_ONLINE = -2
+    PULSE = -1
+    TOTAL_CHARGE_POWER = 513  # W
+    TOTAL_CHARGE_POWER_SESSION = 553  # kWh, since session start
+    CHARGER_OPERATION_MODE = 710  # 1 Disconnected, 2 Requesting, 3 Charging, 5 Finished
+    FINAL_STOP_ACTIVE = 718
+    SESSION_IDENTIFIER = 721
+    CHARGER_CURRENT_USER_UUID = 722
+    COMPLETED_SESSION = 723  # JSON
+    WARNINGS = 804  # bitmask
+
+
+ACTIONABLE: frozenset[int] = frozenset(
+    {
+        StateId.IS_ONLINE,
+        StateId.TOTAL_CHARGE_POWER_SESSION,
+        StateId.CHARGER_OPERATION_MODE,
+        StateId.SESSION_IDENTIFIER,
+        StateId.CHARGER_CURRENT_USER_UUID,
+        StateId.COMPLETED_SESSION,
+        StateId.WARNINGS,
+    }
+)
+
+ZERO_CHARGER = "00000000-0000-0000-0000-000000000000"  # dropped, zaptec.md pitfall 14
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One actionable, validated observation. ``value`` is None when Zaptec sent none."""
+
+    charger_id: str
+    state_id: int
+    timestamp: datetime
+    value: str | None
+    serial: str | None = None
+    device_type: int | None = None
+    received_at: datetime | None = None  # broker enqueue time, when the envelope had one
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """Telemetry nobody acts on: it only tells us the charger was alive at ``timestamp``."""
+
+    charger_id: str
+    timestamp: datetime | None
+    received_at: datetime | None = None

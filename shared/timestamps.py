@@ -1,0 +1,57 @@
+"""UTC timestamps and durations as Zaptec and our config write them.
+
+Zaptec sends ISO 8601 with or without ``Z`` and 1-7 fractional digits; everything is UTC
+(zaptec.md pitfall 16), so a naive value gets UTC attached rather than local time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["format_utc", "parse_duration", "parse_utc"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse a Zaptec/ISO timestamp into an aware UTC datetime; ValueError if not one.
+
+    A date alone is refused: an observation without a time of day is not an observation.
+    """
+    if len(text) < 16 or text[10] not in "Tt ":
+        raise ValueError(f"not a timestamp: {text[:40]!r}")
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """RFC 3339 in UTC with ``Z``; microseconds only when present (stable output)."""
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """``10m``, ``90s``, ``1h30m``, ``2d`` or plain seconds -> timedelta (ValueError otherwise)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("a duration, not a boolean, is expected")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    match = _DURATION.match(value)
+    if match:
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])
+    compact = value.strip().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if parts and "".join(n + u for n, u in parts) == compact:
+        return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+    raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 10m, 1h30m, 2d)")
