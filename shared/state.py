@@ -15,7 +15,7 @@ from datetime import datetime
 from shared import sessions
 from shared.charger import ChargerState
 from shared.decode import Rejection
-from shared.events import ChargerOffline, ChargerOnline, FaultCleared, FaultRaised
+from shared.events import ChargerEvent, ChargerOffline, ChargerOnline, FaultCleared, FaultRaised
 from shared.faults import bits_of, describe, family_of
 from shared.observations import Observation, StateId
 from shared.transition import DUPLICATE, NO_VALUE, STALE, Detection, Transition
