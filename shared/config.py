@@ -26,8 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from shared.finance.settings import FinanceConfig
 from shared.timestamps import parse_duration
 from shared.transition import Detection
+from shared.zaptec.settings import ZaptecConfig
 
 __all__ = [
     "Config",
@@ -200,27 +202,6 @@ class Silence(_Model):
         return self
 
 
-class Tariff(_Model):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    energy_per_kwh: str
-    vat_rate: str = "0"
-
-
-class Finance(_Model):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    currency: str = "EUR"
-    country_code: str = Field(default="NO", min_length=2, max_length=2)
-    party_id: str = Field(default="CPO", min_length=3, max_length=3)
-    tariffs: dict[str, Tariff] = Field(default_factory=dict)
-
-
-class Zaptec(_Model):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    api_base: str = "https://api.zaptec.com"
-    username: str | None = None
-    password: str | None = None
-
-
 class DetectionConfig(_Model):
     session_settle: Duration = timedelta(minutes=2)
     silence_after: Duration | None = timedelta(hours=1)
@@ -245,8 +226,8 @@ class Config(_Model):
     routes: list[Route] = Field(default_factory=list)
     alerting: Alerting = Alerting()
     silences: list[Silence] = Field(default_factory=list)
-    finance: Finance = Finance()
-    zaptec: Zaptec = Zaptec()
+    finance: FinanceConfig = FinanceConfig()
+    zaptec: ZaptecConfig = ZaptecConfig()
     detection: DetectionConfig = DetectionConfig()
     uptime: Uptime = Uptime()
 

@@ -1,0 +1,1 @@
+"""Finance records: sessions -> priced, signed OCPI CDRs in a versioned ledger."""

@@ -1,0 +1,1 @@
+"""Zaptec API: client, authentication, the shared request budget."""
