@@ -66,14 +66,14 @@ def session_identifier(state: ChargerState, obs: Observation, rules: Detection) 
     sid = obs.value
     if not sid:  # valueless 721 at session end: not a new session
         return Transition(state, outcome=NO_VALUE)
+    if _known(state, sid):  # an id already ended or completed: a repeat, not a session
+        return Transition(state, outcome=DUPLICATE)
     current = state.session
     if current is not None:
         if current.session_id in (None, sid):
             return Transition(replace(state, session=replace(current, session_id=sid)))
         state = _end(state, obs.timestamp, rules)  # new id without a disconnect
         return Transition(replace(state, session=OpenSession(sid, obs.timestamp)))
-    if _known(state, sid):
-        return Transition(state, outcome=DUPLICATE)
     if state.mode == DISCONNECTED:  # the id may precede the car: keep it for the next start
         return Transition(replace(state, next_session_id=sid))
     return Transition(replace(state, session=OpenSession(sid, obs.timestamp)))

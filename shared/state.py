@@ -39,6 +39,8 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
             if obs.timestamp == prev[0] and obs.value == prev[1]:
                 return Transition(state, outcome=DUPLICATE)
         state = replace(state, last={**state.last, obs.state_id: (obs.timestamp, obs.value)})
+    if obs.state_id == StateId.IS_ONLINE:  # sent by Zaptec's cloud: not proof of life
+        return _is_online(state, obs, rules)
     alive = seen(state, obs.timestamp)
     handled = _HANDLERS[obs.state_id](alive.state, obs, rules)
     return replace(handled, events=alive.events + handled.events)
@@ -99,6 +101,8 @@ def _identify(state: ChargerState, obs: Observation) -> ChargerState:
 
 def _is_online(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
     if obs.value in _TRUE:
+        if state.last_seen is None or obs.timestamp > state.last_seen:
+            state = replace(state, last_seen=obs.timestamp)
         if state.online or obs.timestamp <= (state.offline_since or obs.timestamp):
             return Transition(state)
         return _come_online(state, obs.timestamp)
@@ -179,7 +183,6 @@ def _warnings(state: ChargerState, obs: Observation, rules: Detection) -> Transi
 
 _Handler = Callable[[ChargerState, Observation, Detection], Transition]
 _HANDLERS: dict[int, _Handler] = {
-    StateId.IS_ONLINE: _is_online,
     StateId.WARNINGS: _warnings,
     StateId.CHARGER_OPERATION_MODE: sessions.operation_mode,
     StateId.SESSION_IDENTIFIER: sessions.session_identifier,

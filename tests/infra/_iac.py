@@ -100,7 +100,12 @@ def accessor(*parts: str) -> Any:
     """pycep's JSON for a.b.c (property access)."""
     node: Any = parts[-1]
     for part in reversed(parts[:-1]):
-        node = {"operator": {"type": "property_accessor", "operands": {"operand_1": part, "operand_2": node}}}
+        node = {
+            "operator": {
+                "type": "property_accessor",
+                "operands": {"operand_1": part, "operand_2": node},
+            }
+        }
     return node
 
 
@@ -109,7 +114,10 @@ def nested(*parts: str) -> Any:
     node: Any = parts[-1]
     for part in reversed(parts[:-1]):
         node = {
-            "operator": {"type": "nested_resource_accessor", "operands": {"operand_1": part, "operand_2": node}}
+            "operator": {
+                "type": "nested_resource_accessor",
+                "operands": {"operand_1": part, "operand_2": node},
+            }
         }
     return node
 

@@ -1,13 +1,15 @@
 """A stand-in for the Azure CLI used by test_deploy_script.py.
 
-Installed as `az` (and `func`) on PATH by a launcher that sets FAKE_AZ_PROG to its name. Appends one JSON line per call to $FAKE_AZ_LOG:
-{"prog": "az", "args": [...], "stdin": "..." (only for --file /dev/stdin)} and answers the
-queries infra/deploy.sh makes. Knobs (environment):
+Installed as `az` (and `func`) on PATH by a launcher that sets FAKE_AZ_PROG to its name.
+Appends one JSON line per call to $FAKE_AZ_LOG: {"prog": "az", "args": [...]}, plus "stdin"
+for --file /dev/stdin, "files" for @FILE arguments and "zip" (entry names) for --src; answers
+the queries infra/deploy.sh makes. Knobs (environment):
   FAKE_AZ_LOGGED_IN=0        `az account show` fails
   FAKE_AZ_GROUP_EXISTS=false `az group exists` says false
   FAKE_AZ_SECRETS='{...}'    current secret values for `az keyvault secret show`
   FAKE_AZ_SET_FAILURES=N     the first N `az keyvault secret set` calls fail
   FAKE_AZ_NO_GRAPH=1         `az ad ...` fails
+  FAKE_AZ_NO_DEPLOYMENT=1    `az deployment group show` fails (no earlier deployment)
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ OUTPUTS = {
         "/subscriptions/0000/resourceGroups/rg-test/providers/Microsoft.Web/sites/chargeops-func-abc"
     ),
     "keyVaultName.value": "chargeops-kv-abc",
-    "targetSecrets.value[].[setting, secret]": "PD_ROUTING_KEY\tpd-routing-key\nBILLING_SECRET\tbilling-secret",
+    "keyVaultTargets.value[].[setting, secret]": (
+        "PD_ROUTING_KEY\tpd-routing-key\nBILLING_SECRET\tbilling-secret"
+    ),
 }
 
 

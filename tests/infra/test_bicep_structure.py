@@ -96,7 +96,9 @@ def app_settings(function: BicepFile) -> dict[str, Any]:
 # --- files, modules, syntax the offline parsers can read ---------------------------------------
 
 
-def test_every_module_is_local_and_parsed(bicep: dict[str, BicepFile], main_bicep: BicepFile) -> None:
+def test_every_module_is_local_and_parsed(
+    bicep: dict[str, BicepFile], main_bicep: BicepFile
+) -> None:
     used = {m["detail"]["path"] for m in main_bicep.modules.values()}
     assert used == set(MODULES.values())
     assert all(m["type"] == "local" for m in main_bicep.modules.values())
@@ -180,9 +182,7 @@ def test_storage_has_deployment_container_and_state_table(
 
 def like(pattern: str, value: str) -> bool:
     """SQL LIKE (% and _) as Service Bus SQL filters evaluate it."""
-    regex = "".join(
-        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern
-    )
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
     return re.fullmatch(regex, value) is not None
 
 
@@ -228,7 +228,8 @@ def test_topic_and_subscription_names_and_settings(
     assert topic.properties["duplicateDetectionHistoryTimeWindow"] == "duplicateDetectionWindow"
 
     subs = {
-        s.config["name"]: s for s in servicebus.resources("Microsoft.ServiceBus/namespaces/topics/subscriptions")
+        s.config["name"]: s
+        for s in servicebus.resources("Microsoft.ServiceBus/namespaces/topics/subscriptions")
     }
     assert set(subs) == {"ticketsSubscriptionName", "financeSubscriptionName"}
     for sub in subs.values():
@@ -242,14 +243,19 @@ def test_topic_and_subscription_names_and_settings(
 
 @pytest.fixture(scope="module")
 def sql_filters(servicebus: BicepFile) -> dict[str, str]:
-    subs = {s.symbol: s.config["name"] for s in servicebus.resources("Microsoft.ServiceBus/namespaces/topics/subscriptions")}
+    subs = {
+        s.symbol: s.config["name"]
+        for s in servicebus.resources("Microsoft.ServiceBus/namespaces/topics/subscriptions")
+    }
     rules = servicebus.resources("Microsoft.ServiceBus/namespaces/topics/subscriptions/rules")
     filters: dict[str, str] = {}
     for rule in rules:
         # Named $Default: replaces the match-all rule instead of adding to it.
         assert rule.config["name"] == "$Default"
         assert rule.properties["filterType"] == "SqlFilter"
-        filters[subs[rule.config["parent"]]] = unescape(rule.properties["sqlFilter"]["sqlExpression"])
+        filters[subs[rule.config["parent"]]] = unescape(
+            rule.properties["sqlFilter"]["sqlExpression"]
+        )
     assert set(filters) == {"ticketsSubscriptionName", "financeSubscriptionName"}
     return filters
 
@@ -312,7 +318,8 @@ def test_parameters_file_matches_template(main_bicep: BicepFile) -> None:
     assert data["parameters"]["targetSecrets"]["value"] == main_bicep.param_default("targetSecrets")
     for name, param in main_bicep.params.items():
         described = [d for d in param["decorators"] if d["type"] == "description"]
-        assert described and len(described[0]["argument"]) > 10, f"{name} lacks a description"
+        assert described, f"{name} lacks a description"
+        assert len(described[0]["argument"]) > 10, f"{name}: description too short"
 
 
 # --- Function app ------------------------------------------------------------------------------
@@ -348,7 +355,9 @@ def test_site_hardening_and_python_runtime(function: BicepFile) -> None:
 
 
 def test_app_settings_are_the_contract(app_settings: dict[str, Any]) -> None:
-    expected = set(PLAIN_SETTINGS) | set(KEY_VAULT_SETTINGS) | {"APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    expected = (
+        set(PLAIN_SETTINGS) | set(KEY_VAULT_SETTINGS) | {"APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    )
     assert set(app_settings) == expected
     for name, value in PLAIN_SETTINGS.items():
         assert app_settings[name] == value, name
@@ -394,7 +403,13 @@ def test_defaults_for_settings_from_parameters(main_bicep: BicepFile) -> None:
 
 def test_no_setting_value_carries_a_key(function: BicepFile) -> None:
     text = json.dumps(function.doc)
-    for marker in ("AccountKey=", "SharedAccessKey=", "InstrumentationKey=", "listKeys", "listConnectionStrings"):
+    for marker in (
+        "AccountKey=",
+        "SharedAccessKey=",
+        "InstrumentationKey=",
+        "listKeys",
+        "listConnectionStrings",
+    ):
         assert marker not in text
 
 
@@ -412,7 +427,10 @@ def test_module_wiring_feeds_the_settings(main_bicep: BicepFile) -> None:
 
 
 def test_service_bus_fqdn_output(servicebus: BicepFile) -> None:
-    assert servicebus.outputs["fullyQualifiedNamespace"]["value"] == "${namespace.name}.servicebus.windows.net"
+    assert (
+        servicebus.outputs["fullyQualifiedNamespace"]["value"]
+        == "${namespace.name}.servicebus.windows.net"
+    )
 
 
 # --- role assignments --------------------------------------------------------------------------
@@ -423,7 +441,7 @@ def role_assignments(bicep: dict[str, BicepFile]) -> list[tuple[str, str, str, A
     """[(role id, scope symbol, principal, condition)] from rbac.bicep, names checked."""
     rbac = bicep[MODULES["rbac"]]
     roles = rbac.variables["roles"]
-    assert {v for v in roles.values()} == set(ROLE.values())
+    assert set(roles.values()) == set(ROLE.values())
     found = []
     for ra in rbac.resources("Microsoft.Authorization/roleAssignments"):
         role_ref = ra.properties["roleDefinitionId"]["function"]
@@ -452,7 +470,11 @@ def role_assignments(bicep: dict[str, BicepFile]) -> list[tuple[str, str, str, A
 def test_role_assignments_at_the_narrowest_scope(
     bicep: dict[str, BicepFile], role_assignments: list[tuple[str, str, str, Any]]
 ) -> None:
-    app = {(role, scope) for role, scope, principal, _ in role_assignments if principal == "principalId"}
+    app = {
+        (role, scope)
+        for role, scope, principal, _ in role_assignments
+        if principal == "principalId"
+    }
     assert app == {
         (ROLE["sb_sender"], "topic"),
         (ROLE["sb_receiver"], "ticketsSubscription"),
@@ -487,7 +509,12 @@ def test_deployer_gets_secrets_officer_only_when_given(
         "operator": {
             "type": "not",
             "operands": {
-                "bool_value": {"function": {"type": "empty", "parameters": {"item_to_test": "deployerPrincipalId"}}}
+                "bool_value": {
+                    "function": {
+                        "type": "empty",
+                        "parameters": {"item_to_test": "deployerPrincipalId"},
+                    }
+                }
             },
         }
     }
@@ -500,7 +527,7 @@ def test_deployer_gets_secrets_officer_only_when_given(
 def test_outputs_used_by_deploy_script_exist(main_bicep: BicepFile) -> None:
     script = (INFRA / "deploy.sh").read_text(encoding="utf-8")
     used = set(re.findall(r"deployment_outputs \"?([A-Za-z]+)\.value", script))
-    assert used >= {"functionAppName", "functionAppId", "keyVaultName", "targetSecrets"}
+    assert used >= {"functionAppName", "functionAppId", "keyVaultName", "keyVaultTargets"}
     assert used <= set(main_bicep.outputs)
 
 

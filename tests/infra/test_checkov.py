@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._iac import INFRA
+import pytest
+
+from ._iac import INFRA, REPO, require_tool
 
 SKIP_COMMENT = re.compile(r"checkov:skip=([A-Z0-9_]+):\s*(\S.*)")
 
@@ -48,3 +50,8 @@ def test_every_skip_is_justified_inline_and_still_needed(checkov_report: dict[st
     assert set(inline) == skipped
     for check in checkov_report["results"].get("skipped_checks", []):
         assert check["check_result"]["suppress_comment"] != "No comment provided"
+
+
+def test_missing_tool_fails_with_the_fix() -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"run \./test\.sh"):
+        require_tool(REPO / ".tools" / "missing" / "bin" / "checkov")

@@ -79,14 +79,14 @@ def deploy(tmp_path: Path, app_dir: Path):
     bin_dir.mkdir()
     for prog in ("az", "func"):
         path = bin_dir / prog
-        path.write_text(f'#!/bin/sh\nFAKE_AZ_PROG={prog} exec "{sys.executable}" "{FAKE_AZ}" "$@"\n')
+        path.write_text(
+            f'#!/bin/sh\nFAKE_AZ_PROG={prog} exec "{sys.executable}" "{FAKE_AZ}" "$@"\n'
+        )
         path.chmod(0o755)
     (bin_dir / "python3").symlink_to(sys.executable)
     log = tmp_path / "az.log"
 
-    def run(
-        *args: str, env: dict[str, str] | None = None, with_func: bool = False
-    ) -> Run:
+    def run(*args: str, env: dict[str, str] | None = None, with_func: bool = False) -> Run:
         if not with_func:
             (bin_dir / "func").unlink(missing_ok=True)
         environment = {
@@ -164,7 +164,9 @@ def test_what_if_previews_and_changes_nothing(deploy) -> None:
     assert "zaptecTopic=zaptec-installations" in args
     assert "deployerPrincipalId=11111111-2222-3333-4444-555555555555" in args
     assert "deployerPrincipalType=User" in args
-    changed = [c for c in run.calls if c["args"][:2] in (["group", "create"], ["keyvault", "secret"])]
+    changed = [
+        c for c in run.calls if c["args"][:2] in (["group", "create"], ["keyvault", "secret"])
+    ]
     assert changed == []
     assert not run.az("functionapp")
     assert not run.az("rest")
@@ -177,7 +179,8 @@ def test_full_run_deploys_infra_then_code_then_only_the_given_secrets(deploy) ->
     assert run.returncode == 0, run.stderr
 
     create = run.az("deployment", "group", "create")
-    assert len(create) == 1 and "--what-if" not in create[0]
+    assert len(create) == 1
+    assert "--what-if" not in create[0]
     zip_deploy = run.az("functionapp", "deployment", "source", "config-zip")
     assert len(zip_deploy) == 1
     assert zip_deploy[0][zip_deploy[0].index("-n") + 1] == "chargeops-func-abc"
@@ -288,7 +291,9 @@ def test_core_tools_publish_when_func_is_present(deploy) -> None:
 def test_missing_resource_group_is_created_with_location(deploy) -> None:
     run = deploy("-l", "swedencentral", "--skip-code", env={"FAKE_AZ_GROUP_EXISTS": "false"})
     assert run.returncode == 0, run.stderr
-    assert run.az("group", "create") == [["group", "create", "-n", "rg-test", "-l", "swedencentral", "-o", "none"]]
+    assert run.az("group", "create") == [
+        ["group", "create", "-n", "rg-test", "-l", "swedencentral", "-o", "none"]
+    ]
     assert run.index("group", "create") < run.index("deployment", "group", "create")
 
 
@@ -325,7 +330,9 @@ def test_config_file_becomes_the_inline_config_parameter(deploy, tmp_path: Path)
     assert run.returncode == 0, run.stderr
     (create,) = [c for c in run.calls if c["args"][:3] == ["deployment", "group", "create"]]
     files = create["files"]
-    assert files["config.parameters.json"]["parameters"] == {"chargeopsConfig": {"value": yaml_text}}
+    assert files["config.parameters.json"]["parameters"] == {
+        "chargeopsConfig": {"value": yaml_text}
+    }
     assert files["main.parameters.json"]["parameters"]["zaptecSubscription"] == {"value": "default"}
     assert create["args"].index("@" + str(INFRA / "main.parameters.json")) < next(
         i for i, a in enumerate(create["args"]) if a.endswith("config.parameters.json")
@@ -335,7 +342,9 @@ def test_config_file_becomes_the_inline_config_parameter(deploy, tmp_path: Path)
 def test_no_deployer_role_and_missing_graph(deploy) -> None:
     run = deploy("--skip-code", "--no-deployer-role")
     assert not run.az("ad")
-    assert not any(a.startswith("deployerPrincipalId=") for a in run.az("deployment", "group", "create")[0])
+    assert not any(
+        a.startswith("deployerPrincipalId=") for a in run.az("deployment", "group", "create")[0]
+    )
     run = deploy("--skip-code", env={"FAKE_AZ_NO_GRAPH": "1"})
     assert run.returncode == 0, run.stderr
     assert "DEPLOYER_PRINCIPAL_ID" in run.stderr
@@ -344,7 +353,8 @@ def test_no_deployer_role_and_missing_graph(deploy) -> None:
 def test_missing_app_code_is_a_clear_error(deploy, tmp_path: Path) -> None:
     run = deploy("--app-dir", str(tmp_path / "nowhere"))
     assert run.returncode != 0
-    assert "function_app.py" in run.stderr and "--skip-code" in run.stderr
+    assert "function_app.py" in run.stderr
+    assert "--skip-code" in run.stderr
 
 
 def test_iac_setup_is_fast_when_tools_are_present() -> None:
