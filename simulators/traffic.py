@@ -321,16 +321,16 @@ def _session(
             day.emit(721, seg_start, seg_id)
             day.emit(553, seg_start + timedelta(seconds=2), "0.000")
         energy = 0.0
-        t = max(seg_start, charge_start)
+        t = max(seg_start + timedelta(seconds=5 if k else 0), charge_start)
         while t < seg_end - timedelta(minutes=10):
             day.emit(513, t, f"{power * 1000 * rng.uniform(0.95, 1.05):.0f}")
             day.emit(
                 rng.choice((507, 508, 509)), t + timedelta(seconds=1), f"{power * 1000 / 690:.2f}"
             )
-            t += timedelta(seconds=90)
-            energy = power * (t - max(seg_start, charge_start)).total_seconds() / 3600
             if int((t - seg_start).total_seconds()) % 300 < 90:
+                energy = power * (t - max(seg_start, charge_start)).total_seconds() / 3600
                 day.emit(553, t, f"{energy:.3f}")
+            t += timedelta(seconds=90)
         energy = round(
             power
             * max(
