@@ -6,12 +6,13 @@ import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from simulators.traffic import Truth
 from tests.conftest import RunCli
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -115,14 +116,14 @@ def test_summary_text_names_counts(run_cli: RunCli, day) -> None:
     assert "outbox" in done.stdout
 
 
-def _count(events: list[dict]) -> dict[str, int]:
+def _count(events: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for e in events:
         counts[e["type"]] = counts.get(e["type"], 0) + 1
     return counts
 
 
-def _check_sessions(truth: Truth, got: list[dict]) -> None:
+def _check_sessions(truth: Truth, got: list[dict[str, Any]]) -> None:
     assert len(got) == len(truth.sessions)
     by_id = {s["session_id"]: s for s in got}
     for s in truth.sessions:
@@ -136,7 +137,7 @@ def _check_sessions(truth: Truth, got: list[dict]) -> None:
             assert (ev["signed_data"] is not None) is s["signed"]
 
 
-def _check_offline(truth: Truth, events: list[dict]) -> None:
+def _check_offline(truth: Truth, events: list[dict[str, Any]]) -> None:
     offline = [e["data"] for e in events if e["type"] == "charger.offline"]
     online = [e["data"] for e in events if e["type"] == "charger.online"]
     assert len(offline) == len(online) == len(truth.offline)
@@ -153,7 +154,7 @@ def _check_offline(truth: Truth, events: list[dict]) -> None:
             assert near(match[0]["online_at"], period["until"])
 
 
-def _check_faults(truth: Truth, events: list[dict]) -> None:
+def _check_faults(truth: Truth, events: list[dict[str, Any]]) -> None:
     raised = [e["data"] for e in events if e["type"] == "charger.fault.raised"]
     cleared = [e["data"] for e in events if e["type"] == "charger.fault.cleared"]
     assert len(raised) == len(cleared) == len(truth.faults)

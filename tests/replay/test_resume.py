@@ -62,5 +62,7 @@ def test_sigkill_anywhere_then_resume_equals_one_run(big: Path, tmp_path: Path) 
     assert b["rejected"] == a["rejected"]
     assert b["delivered"] == a["delivered"]  # every delivery made, with the same key
     assert b["outbox"] == a["outbox"]
-    events = [json.loads(x) for x in a["events"].splitlines()]  # type: ignore[union-attr]
+    raw = a["events"]
+    assert isinstance(raw, bytes)
+    events = [json.loads(x) for x in raw.splitlines()]
     assert len({e["id"] for e in events}) == len(events) > 100
