@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.timestamps import format_utc, parse_utc
 
 __all__ = [
     "ChargerState",
@@ -73,11 +72,14 @@ class ChargerState:
 
 
 def _t(value: datetime | None) -> str | None:
-    return format_utc(value) if value is not None else None
+    return value.isoformat() if value is not None else None  # always UTC-aware here
 
 
 def _p(value: str | None) -> datetime | None:
-    return parse_utc(value) if value else None
+    return datetime.fromisoformat(value) if value else None
+
+
+_r = datetime.fromisoformat  # a required timestamp
 
 
 def _session_out(s: OpenSession) -> dict[str, Any]:
@@ -94,7 +96,7 @@ def _session_out(s: OpenSession) -> dict[str, Any]:
 def _session_in(d: dict[str, Any]) -> OpenSession:
     return OpenSession(
         session_id=d["id"],
-        started_at=parse_utc(d["start"]),
+        started_at=_r(d["start"]),
         start_estimated=d["est"],
         energy_kwh=d["kwh"],
         energy_at=_p(d["kwh_at"]),
@@ -135,22 +137,22 @@ def from_record(d: dict[str, Any]) -> ChargerState:
         charger_id=d["charger_id"],
         serial=d["serial"],
         device_type=d["device_type"],
-        last={int(k): (parse_utc(ts), v) for k, (ts, v) in d["last"].items()},
+        last={int(k): (_r(ts), v) for k, (ts, v) in d["last"].items()},
         last_seen=_p(d["last_seen"]),
         online=d["online"],
         offline_since=_p(d["offline_since"]),
         offline_cause=d["offline_cause"],
         warnings=int(d["warnings"]),
-        raised={int(k): parse_utc(v) for k, v in d["raised"].items()},
+        raised={int(k): _r(v) for k, v in d["raised"].items()},
         mode=d["mode"],
         session=_session_in(d["session"]) if d["session"] else None,
         next_session_id=d.get("next_session_id"),
         ended=tuple(
-            EndedSession(_session_in(e["session"]), parse_utc(e["ended_at"]), parse_utc(e["due"]))
+            EndedSession(_session_in(e["session"]), _r(e["ended_at"]), _r(e["due"]))
             for e in d["ended"]
         ),
         completed=tuple(
-            CompletedRef(c["id"], parse_utc(c["start"]), c.get("derived", False))
+            CompletedRef(c["id"], _r(c["start"]), c.get("derived", False))
             for c in d["completed"]
         ),
     )

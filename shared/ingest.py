@@ -9,10 +9,11 @@ ids and the event log ignores ids it already holds, so re-running input adds not
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import state
@@ -30,6 +31,7 @@ __all__ = ["EVENTS_LOG", "REJECTIONS_LOG", "Ingest", "IngestCounts"]
 EVENTS_LOG, REJECTIONS_LOG = "events", "rejections"
 CHARGER_KIND = "charger"
 _CLOCK = ("meta", "clock")
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Ingest:
         self._rejections: list[tuple[str, dict[str, Any]]] = []
         self._heap: list[tuple[datetime, str]] = []
         self._scheduled: dict[str, datetime] = {}
+        self._seen: dict[str, datetime] = {}  # newest telemetry sighting not yet folded in
         self._started = False
 
     def start(self) -> None:
@@ -72,24 +75,24 @@ class Ingest:
                 self._schedule(self._states[key])
         self._started = True
 
-    def feed(self, item: Decoded, ref: dict[str, Any], dedup: str) -> None:
-        """Take one decoded input; ``ref`` locates it for rejected output, ``dedup`` names it."""
+    def feed(self, item: Decoded, ref: dict[str, Any], source: str | bytes = b"") -> None:
+        """Take one decoded input. ``ref`` locates it in rejected output (``{"line": N}``,
+        ``{"message_id": …}``); with ``source`` (the raw input) it names a rejection, so
+        the same input rejected twice is recorded once."""
         self.counts.read += 1
         if isinstance(item, Observation):
             self._advance(item.received_at or item.timestamp)
-            before = self._get(item.charger_id)
-            self._record(state.apply(before, item, self.rules), ref, dedup)
+            before = self._current(item.charger_id)
+            self._record(state.apply(before, item, self.rules), ref, source)
         elif isinstance(item, Seen):
             self._advance(item.received_at or item.timestamp)
             self.counts.ignored["telemetry"] += 1
             if item.timestamp is not None:
-                before = self._get(item.charger_id)
-                if before.last_seen is None or item.timestamp > before.last_seen:
-                    self._keep(state.seen(before, item.timestamp))
+                self._sighting(item.charger_id, item.timestamp)
         elif isinstance(item, Ignored):
             self.counts.ignored[item.reason] += 1
         else:
-            self._reject(item, ref, dedup)
+            self._reject(item, ref, source)
 
     def drain(self) -> None:
         """End of a finished capture: let time run ``session_settle`` past its newest input,
@@ -105,6 +108,8 @@ class Ingest:
 
     def commit(self) -> list[tuple[int, dict[str, Any]]]:
         """Write the unit of work; returns the events newly added to the event log."""
+        for cid in list(self._seen):
+            self._current(cid)
         states = {cid: to_record(self._states[cid]) for cid in sorted(self._dirty)}
         entries = []
         for raw in self._events:
@@ -141,6 +146,28 @@ class Ingest:
             self._states[charger_id] = found
         return found
 
+    def _sighting(self, charger_id: str, at: datetime) -> None:
+        """Telemetry's fast path: remember the newest sighting, fold it in later.
+
+        Most traffic is telemetry; building a new state per frame would dominate the cost.
+        Only a charger that silence took offline needs the state machine right away.
+        """
+        st = self._states.get(charger_id) or self._get(charger_id)
+        if st.last_seen is None or (not st.online and st.offline_cause == "silence"):
+            self._keep(state.seen(self._current(charger_id), at))
+            return
+        if at > st.last_seen and at > self._seen.get(charger_id, at - _TICK):
+            self._seen[charger_id] = at
+
+    def _current(self, charger_id: str) -> ChargerState:
+        """The charger's state with pending sightings folded in."""
+        st = self._get(charger_id)
+        at = self._seen.pop(charger_id, None)
+        if at is not None and (st.last_seen is None or at > st.last_seen):
+            self._keep(state.seen(st, at))
+            st = self._states[charger_id]
+        return st
+
     def _keep(self, t: Transition) -> None:
         cid = t.state.charger_id
         self._states[cid] = t.state
@@ -149,21 +176,23 @@ class Ingest:
         if self.data_clock:
             self._schedule(t.state)
 
-    def _record(self, t: Transition, ref: dict[str, Any], dedup: str) -> None:
+    def _record(self, t: Transition, ref: dict[str, Any], source: str | bytes) -> None:
         outcome = t.outcome
         if isinstance(outcome, Rejection):
-            self._reject(outcome, ref, dedup)
+            self._reject(outcome, ref, source)
         elif outcome == APPLIED:
             self.counts.accepted += 1
         else:
             self.counts.ignored[outcome] += 1
         self._keep(t)
 
-    def _reject(self, rejection: Rejection, ref: dict[str, Any], dedup: str) -> None:
+    def _reject(self, rejection: Rejection, ref: dict[str, Any], source: str | bytes) -> None:
         self.counts.rejected[rejection.code] += 1
-        self._rejections.append(
-            (dedup, {**ref, "reason": rejection.code, "detail": rejection.detail})
-        )
+        raw = source.encode() if isinstance(source, str) else source
+        digest = hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:16]
+        where = ",".join(f"{k}={v}" for k, v in sorted(ref.items()))
+        entry = {**ref, "reason": rejection.code, "detail": rejection.detail}
+        self._rejections.append((f"{where}:{digest}", entry))
 
     def _advance(self, at: datetime | None, *, from_input: bool = True) -> None:
         if at is None:
@@ -192,7 +221,7 @@ class Ingest:
             if self._scheduled.get(cid) != due:
                 continue  # superseded by an earlier schedule
             del self._scheduled[cid]
-            current = self._get(cid)
+            current = self._current(cid)
             actual = state.next_deadline(current, self.rules)
             if actual is None:
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from shared import sessions
 from shared.charger import ChargerState
@@ -31,6 +32,7 @@ _TRUE, _FALSE = (
 def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
     """Apply one actionable observation (see module doc for the rules)."""
     state = _identify(state, obs)
+    changes: dict[str, Any] = {}
     if obs.state_id != StateId.COMPLETED_SESSION:  # 723s are deduplicated per session id
         prev = state.last.get(obs.state_id)
         if prev is not None:
@@ -38,11 +40,20 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
                 return Transition(state, outcome=STALE)
             if obs.timestamp == prev[0] and obs.value == prev[1]:
                 return Transition(state, outcome=DUPLICATE)
-        state = replace(state, last={**state.last, obs.state_id: (obs.timestamp, obs.value)})
+        changes["last"] = {**state.last, obs.state_id: (obs.timestamp, obs.value)}
     if obs.state_id == StateId.IS_ONLINE:  # sent by Zaptec's cloud: not proof of life
-        return _is_online(state, obs, rules)
-    alive = seen(state, obs.timestamp)
-    handled = _HANDLERS[obs.state_id](alive.state, obs, rules)
+        return _is_online(replace(state, **changes) if changes else state, obs, rules)
+    alive = Transition(state)
+    if state.online or state.offline_cause != "silence":
+        if state.last_seen is None or obs.timestamp > state.last_seen:
+            changes["last_seen"] = obs.timestamp
+        state = replace(state, **changes) if changes else state
+    else:  # silence took it offline: this frame may bring it back
+        alive = seen(replace(state, **changes) if changes else state, obs.timestamp)
+        state = alive.state
+    handled = _HANDLERS[obs.state_id](state, obs, rules)
+    if not alive.events:
+        return handled
     return replace(handled, events=alive.events + handled.events)
 
 
