@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from shared.nbfx import NbfxError, string_content
 from shared.observations import ACTIONABLE, ZERO_CHARGER, Observation, Seen
 from shared.timestamps import parse_utc
@@ -23,7 +25,10 @@ __all__ = ["MAX_LINE", "Decoded", "Ignored", "Rejection", "decode_body", "decode
 
 MAX_LINE = 1 << 20  # 1 MiB: a capture line longer than this is not a Zaptec frame
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_json_loads = json.loads
+_json_loads = orjson.loads
+_ZAPTEC_ORDER = re.compile(
+    rb'"ChargerId":"([0-9A-Za-z-]+)","StateId":(-?\d{1,9}),"Timestamp":"([^"]{0,40})"'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,9 @@ def decode_body(body: bytes, received_at: datetime | None = None) -> Decoded:
         return Rejection("empty_body", "message body holds no JSON")
     if stripped[:1] != b"{":
         return Rejection("unknown_body_format", f"body starts with {bytes(stripped[:8])!r}")
+    quick = _telemetry(stripped, received_at)
+    if quick is not None:
+        return quick
     try:
         obj = _json_loads(stripped)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -100,8 +108,51 @@ def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
         return Ignored("zero_charger")
     stamp = obj.get("Timestamp")
     if state_id not in ACTIONABLE:
-        return Seen(charger_id.lower(), _maybe_time(stamp), received_at)
+        return Seen(charger_id.lower(), stamp if isinstance(stamp, str) else None, received_at)
     return _observation(obj, state_id, charger_id, stamp, received_at)
+
+
+def _telemetry(text: bytes, received_at: datetime | None) -> Seen | Ignored | None:
+    """Telemetry without parsing JSON: a few byte searches on a well-framed object.
+
+    Returns None (parse it properly) for actionable ids and anything unusual, so only
+    frames nobody acts on take this path; their content is never trusted beyond
+    "this charger was alive then".
+    """
+    if text[-1:] != b"}":
+        return None
+    m = _ZAPTEC_ORDER.search(text)  # Zaptec writes these three keys in this order
+    if m is not None:
+        raw_charger, raw_state, raw_stamp = m.groups()
+        if int(raw_state) in ACTIONABLE:
+            return None
+        charger_id = raw_charger.decode("ascii", "replace").lower()
+        if charger_id == ZERO_CHARGER:
+            return Ignored("zero_charger")
+        return Seen(charger_id, raw_stamp.decode("ascii", "replace"), received_at)
+    i = text.find(b'"StateId":')
+    c = text.find(b'"ChargerId":"')
+    if i < 0 or c < 0:
+        return None
+    end = text.find(b",", i)
+    try:
+        state_id = int(text[i + 10 : end if end > 0 else -1])
+    except ValueError:
+        return None
+    if state_id in ACTIONABLE:
+        return None
+    stop = text.find(b'"', c + 13)
+    if stop <= c + 13:
+        return None
+    charger_id = text[c + 13 : stop].decode("ascii", "replace").lower()
+    if charger_id == ZERO_CHARGER:
+        return Ignored("zero_charger")
+    t = text.find(b'"Timestamp":"')
+    stamp = None
+    if t >= 0:
+        stop = text.find(b'"', t + 13)
+        stamp = text[t + 13 : stop].decode("ascii", "replace") if stop > 0 else None
+    return Seen(charger_id, stamp, received_at)
 
 
 def _observation(

@@ -23,7 +23,7 @@ from shared.events import ChargerEvent, cloudevent
 from shared.observations import Observation, Seen
 from shared.registry_view import RegistryView
 from shared.stores.base import Store
-from shared.timestamps import format_utc, parse_utc
+from shared.timestamps import format_utc, parse_utc, utc_second
 from shared.transition import APPLIED, Detection, Transition
 
 __all__ = ["EVENTS_LOG", "REJECTIONS_LOG", "Ingest", "IngestCounts"]
@@ -85,10 +85,11 @@ class Ingest:
             before = self._current(item.charger_id)
             self._record(state.apply(before, item, self.rules), ref, source)
         elif isinstance(item, Seen):
-            self._advance(item.received_at or item.timestamp)
+            at = utc_second(item.stamp) if item.stamp else None
+            self._advance(item.received_at or at)
             self.counts.ignored["telemetry"] += 1
-            if item.timestamp is not None:
-                self._sighting(item.charger_id, item.timestamp)
+            if at is not None:
+                self._sighting(item.charger_id, at)
         elif isinstance(item, Ignored):
             self.counts.ignored[item.reason] += 1
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["format_utc", "parse_duration", "parse_utc"]
+__all__ = ["format_utc", "parse_duration", "parse_utc", "utc_second"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -27,6 +27,34 @@ def parse_utc(text: str) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+_SECONDS: dict[str, datetime] = {}
+
+
+def utc_second(text: str) -> datetime | None:
+    """The UTC second a timestamp falls in (None if it is not one), memoised.
+
+    Telemetry only tells us a charger was alive; second precision is plenty for that,
+    and traffic is time-ordered, so most frames hit the cache instead of the parser.
+    """
+    tail = text[19:]
+    if "+" in tail or "-" in tail:  # an explicit offset: rare, parse it all
+        try:
+            return parse_utc(text).replace(microsecond=0)
+        except ValueError:
+            return None
+    key = text[:19]
+    found = _SECONDS.get(key)
+    if found is None:
+        try:
+            found = parse_utc(key)
+        except ValueError:
+            return None
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        _SECONDS[key] = found
+    return found
 
 
 def format_utc(value: datetime) -> str:

@@ -84,7 +84,7 @@ def test_all_zero_charger_is_ignored_not_rejected() -> None:
 
 def test_telemetry_is_only_a_sighting_and_skips_validation() -> None:
     got = decode_line(json.dumps(obs(StateId=513, ChargerId="NOT-A-GUID", Timestamp="bad")))
-    assert got == Seen("not-a-guid", None)
+    assert got == Seen("not-a-guid", "bad")
 
 
 def test_optional_fields_may_be_missing() -> None:

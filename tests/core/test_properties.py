@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -79,7 +78,7 @@ def test_a_late_older_observation_never_changes_state(
     late = data.draw(frame(0.0).filter(lambda f: f.state_id == sid)) if sid in value_for else None
     if late is None:
         return
-    late = replace(late, timestamp=newest - timedelta(seconds=data.draw(st.integers(1, 10_000))))
+    late = late._replace(timestamp=newest - timedelta(seconds=data.draw(st.integers(1, 10_000))))
     t = state.apply(run.state, late, run.rules)
     assert t.state == run.state
     assert t.events == ()

@@ -89,9 +89,9 @@ def test_stdin_and_line_numbers_count_blank_lines(run_cli: RunCli, tmp_path) -> 
     done = run_cli("replay", "-", "--json", "--quiet", input=text)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["events"] == {"charger.offline": 1}
-    assert read_jsonl(tmp_path / "out" / "rejected.jsonl") == [
-        {"line": 4, "reason": "invalid_json", "detail": "Expecting value: line 1 column 1 (char 0)"}
-    ]
+    [rejected] = read_jsonl(tmp_path / "out" / "rejected.jsonl")
+    assert (rejected["line"], rejected["reason"]) == (4, "invalid_json")
+    assert rejected["detail"]
 
 
 def test_usage_errors_exit_2_with_one_line(run_cli: RunCli, tmp_path) -> None:
