@@ -27,14 +27,19 @@ from pydantic import (
 )
 
 from shared.finance.settings import FinanceConfig
+from shared.templates import check_template
 from shared.timestamps import parse_duration
 from shared.transition import Detection
+from shared.uptime.settings import UptimeConfig
 from shared.zaptec.settings import ZaptecConfig
 
 __all__ = [
+    "KNOWN_TYPES",
+    "Alerting",
     "Config",
     "ConfigError",
     "Match",
+    "RetryConfig",
     "TargetConfig",
     "check_url",
     "default_config",
@@ -74,14 +79,44 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Event types a matcher may name. ``registry.*`` and ``report.*`` are open namespaces;
+# ``site.*`` are the site-level alerts grouping makes (notices, never events).
+KNOWN_TYPES = frozenset(
+    {
+        "charger.fault.raised",
+        "charger.fault.cleared",
+        "charger.offline",
+        "charger.online",
+        "session.completed",
+        "finance.record.created",
+        "site.offline",
+        "site.online",
+    }
+)
+_OPEN_NAMESPACES = ("registry.", "report.")
+
+
 class Match(_Model):
-    """Alertmanager-like matcher: every given list must contain the event's value."""
+    """Alertmanager-like matcher: every given list must contain the event's value.
+
+    ``types`` entries are exact names or a prefix ending in ``*`` (``charger.*``).
+    """
 
     types: list[str] | None = None
     sites: list[str] | None = None
     chargers: list[str] | None = None
     severities: list[Literal["critical", "error", "warning", "info"]] | None = None
     fault_codes: list[str] | None = None
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, types: list[str] | None) -> list[str] | None:
+        for i, name in enumerate(types or []):
+            if name.endswith("*") or name in KNOWN_TYPES or name.startswith(_OPEN_NAMESPACES):
+                continue
+            known = ", ".join(sorted(KNOWN_TYPES))
+            raise ValueError(f"[{i}]: unknown event type {name!r} (known: {known})")
+        return types
 
 
 class RetryConfig(_Model):
@@ -104,6 +139,13 @@ class _TargetBase(_Model):
     def _safe_url(cls, url: str) -> str:
         return check_url(url)
 
+    @field_validator("template")
+    @classmethod
+    def _template_compiles(cls, template: str | None) -> str | None:
+        if template is not None:
+            check_template(template)
+        return template
+
 
 def check_url(url: str) -> str:
     """https only; http just for loopback (local receivers); file:// for outboxes."""
@@ -117,24 +159,35 @@ def check_url(url: str) -> str:
     raise ValueError(f"{url!r}: targets need https:// (http:// only for localhost)")
 
 
+class _ApiTarget(_TargetBase):
+    """Vendor APIs: a real endpoint (their bodies carry credentials, never written to disk)."""
+
+    @field_validator("url")
+    @classmethod
+    def _not_file(cls, url: str) -> str:
+        if url.startswith("file:"):
+            raise ValueError("file:// outboxes are for webhook and teams targets only")
+        return url
+
+
 class WebhookTarget(_TargetBase):
     kind: Literal["webhook"]
     secret: str | list[str] | None = None  # whsec_…; a list signs with each (rotation)
 
 
-class PagerDutyTarget(_TargetBase):
+class PagerDutyTarget(_ApiTarget):
     kind: Literal["pagerduty"]
     url: str = "https://events.pagerduty.com/v2/enqueue"
     routing_key: str
 
 
-class OpsgenieTarget(_TargetBase):
+class OpsgenieTarget(_ApiTarget):
     kind: Literal["opsgenie"]
     url: str = "https://api.opsgenie.com"
     api_key: str
 
 
-class JiraTarget(_TargetBase):
+class JiraTarget(_ApiTarget):
     kind: Literal["jira"]
     project_key: str
     issue_type: str = "Task"
@@ -143,13 +196,15 @@ class JiraTarget(_TargetBase):
     close_transition: str = "Done"
 
 
-class ServiceNowTarget(_TargetBase):
+class ServiceNowTarget(_ApiTarget):
     kind: Literal["servicenow"]
     username: str
     password: str
+    close_code: str = "Solution provided"  # older releases: "Solved (Permanently)"
+    assignment_group: str | None = None
 
 
-class ZendeskTarget(_TargetBase):
+class ZendeskTarget(_ApiTarget):
     kind: Literal["zendesk"]
     email: str
     api_token: str
@@ -179,12 +234,26 @@ class Route(_Model):
 
 
 class Alerting(_Model):
+    """Alert lifecycle timing (docs/tickets.md): grace, hold, flap damping, grouping."""
+
     offline_grace: Duration = timedelta(minutes=10)
     fault_hold: Duration = timedelta(0)
     flap_window: Duration = timedelta(minutes=5)
     site_outage_threshold: int = Field(default=3, ge=0)
     site_outage_window: Duration = timedelta(minutes=5)
     repeat_interval: Duration | None = None
+
+    @field_validator("repeat_interval", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        return None if value in (0, "0", "off", None) else value
+
+    @field_validator("repeat_interval")
+    @classmethod
+    def _sane_repeat(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(minutes=1):
+            raise ValueError("must be at least 1m (or off)")
+        return value
 
 
 class Silence(_Model):
@@ -216,10 +285,6 @@ class DetectionConfig(_Model):
         return Detection(self.session_settle, self.silence_after, self.match_tolerance)
 
 
-class Uptime(_Model):
-    outage_faults: list[str] = Field(default_factory=list)
-
-
 class Config(_Model):
     version: Literal[1] = 1
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
@@ -229,7 +294,7 @@ class Config(_Model):
     finance: FinanceConfig = FinanceConfig()
     zaptec: ZaptecConfig = ZaptecConfig()
     detection: DetectionConfig = DetectionConfig()
-    uptime: Uptime = Uptime()
+    uptime: UptimeConfig = UptimeConfig()
 
     @model_validator(mode="after")
     def _routes_name_targets(self) -> Config:

@@ -1,0 +1,1 @@
+"""Availability: an outage ledger from offline periods and faults, and the uptime report."""
