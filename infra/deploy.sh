@@ -131,6 +131,17 @@ deployment_outputs() {
 
 # --- Infrastructure ------------------------------------------------------------------------
 if $do_infra; then
+  # zaptecTopic has no default: fail early with a useful message instead of an ARM error.
+  topic=$(python3 -c 'import json, sys
+p = json.load(open(sys.argv[1])).get("parameters", {})
+print(p.get("zaptecTopic", {}).get("value", ""))' "$parameters_file")
+  [ -n "${ZAPTEC_TOPIC:-}" ] && topic=$ZAPTEC_TOPIC
+  for override in ${overrides[@]+"${overrides[@]}"}; do
+    case $override in zaptecTopic=*) topic=${override#zaptecTopic=} ;; esac
+  done
+  [ -n "$topic" ] ||
+    die "zaptecTopic is empty: set it in $parameters_file, or export ZAPTEC_TOPIC (the Topic from Zaptec's messagingConnectionDetails, see docs/deploy.md)"
+
   if [ "$(az group exists -n "$resource_group" -o tsv)" != true ]; then
     if $what_if; then
       die "resource group '$resource_group' does not exist: what-if needs it (create it with 'az group create -n $resource_group -l REGION', or run without --what-if and with -l REGION)"
@@ -146,12 +157,22 @@ if $do_infra; then
   [ -n "${ZAPTEC_SUBSCRIPTION:-}" ] && params+=(--parameters "zaptecSubscription=$ZAPTEC_SUBSCRIPTION")
   if [ -n "$config_file" ]; then
     # A parameters file carries the YAML verbatim (newlines, quotes, braces) to the template.
-    python3 -c 'import json, sys
+    python3 - "$config_file" "$work/config.parameters.json" <<'PY'
+import json
+import sys
+
 value = open(sys.argv[1], encoding="utf-8").read()
-doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
-       "contentVersion": "1.0.0.0", "parameters": {"chargeopsConfig": {"value": value}}}
-json.dump(doc, open(sys.argv[2], "w", encoding="utf-8"))' "$config_file" "$work/config.parameters.json"
+doc = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {"chargeopsConfig": {"value": value}},
+}
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump(doc, f)
+PY
     params+=(--parameters "@$work/config.parameters.json")
+  else
+    warn "no --config: CHARGEOPS_CONFIG gets chargeopsConfig from the parameters (empty = built-in default)"
   fi
 
   deployer_id=${DEPLOYER_PRINCIPAL_ID:-}
@@ -173,17 +194,6 @@ json.dump(doc, open(sys.argv[2], "w", encoding="utf-8"))' "$config_file" "$work/
   for override in ${overrides[@]+"${overrides[@]}"}; do
     params+=(--parameters "$override")
   done
-
-  # zaptecTopic has no default: fail early with a useful message instead of an ARM error.
-  topic=$(python3 -c 'import json, sys
-p = json.load(open(sys.argv[1])).get("parameters", {})
-print(p.get("zaptecTopic", {}).get("value", ""))' "$parameters_file")
-  [ -n "${ZAPTEC_TOPIC:-}" ] && topic=$ZAPTEC_TOPIC
-  for override in ${overrides[@]+"${overrides[@]}"}; do
-    case $override in zaptecTopic=*) topic=${override#zaptecTopic=} ;; esac
-  done
-  [ -n "$topic" ] ||
-    die "zaptecTopic is empty: set it in $parameters_file, or export ZAPTEC_TOPIC (the Topic from Zaptec's messagingConnectionDetails, see docs/deploy.md)"
 
   if $what_if; then
     log "What-if: previewing deployment '$deployment_name' into $resource_group (nothing changes)"
@@ -283,7 +293,7 @@ if $do_secrets; then
   set_secret ZAPTEC_USERNAME zaptec-username
   set_secret ZAPTEC_PASSWORD zaptec-password
   set_secret ZAPTEC_SERVICEBUS_CONNECTION zaptec-servicebus-connection
-  targets=$(deployment_outputs "targetSecrets.value[].[setting, secret]")
+  targets=$(deployment_outputs "keyVaultTargets.value[].[setting, secret]")
   while IFS=$'\t' read -r setting secret; do
     [ -n "$setting" ] || continue
     set_secret "$setting" "$secret"

@@ -244,4 +244,4 @@ output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualif
 output identityClientId string = identity.outputs.clientId
 output identityPrincipalId string = identity.outputs.principalId
 output applicationInsightsName string = monitoring.outputs.applicationInsightsName
-output targetSecrets array = targetSecrets
+output keyVaultTargets array = targetSecrets

@@ -226,10 +226,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   location: location
   tags: tags
   kind: 'functionapp,linux'
-  // checkov:skip=CKV_AZURE_17: No HTTP-triggered functions (Service Bus and timer triggers only), so there is no client to authenticate with a certificate.
+  // checkov:skip=CKV_AZURE_17: The only HTTP function is the operators' `health` probe behind a function key; client certificates would lock out standard monitoring probes.
   // checkov:skip=CKV_AZURE_212: numberOfWorkers is a dedicated-plan setting; Flex Consumption scales instances per event source (maximumInstanceCount).
-  // checkov:skip=CKV_AZURE_213: Health check takes instances out of the HTTP load balancer; this app serves no HTTP traffic, its triggers are Service Bus and timers.
-  // checkov:skip=CKV_AZURE_222: Without VNet integration and a private endpoint the operator deploys the package over the public (Entra-ID-authenticated) endpoint; no HTTP functions are exposed. See docs/deploy.md "Network isolation".
+  // checkov:skip=CKV_AZURE_213: App Service health check evicts instances behind an HTTP load balancer; this app's work arrives by Service Bus and timers (Flex scales per trigger), and its `health` function is for operators' probes.
+  // checkov:skip=CKV_AZURE_222: Without VNet integration and a private endpoint the operator deploys the package over the public (Entra-ID-authenticated) endpoint; the only HTTP function is the key-protected `health` probe. See docs/deploy.md "Network isolation".
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
