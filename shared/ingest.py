@@ -1,8 +1,11 @@
 """Ingest: decoded traffic -> per-charger state -> canonical events, one unit of work per batch.
 
-The same object serves the Azure ``ingest`` function (wall clock; timers run from the
-watchdog) and ``chargeops replay`` (data clock: time is the newest timestamp seen, and
-due timers fire inline in timestamp order, so results never depend on batch sizes).
+The same object serves the Azure ``ingest`` function and ``chargeops replay``:
+- Azure: wall clock (timers fire from the watchdog via ``advance_to``); states are re-read
+  per unit of work and written with compare-and-swap, because scaled-out instances may
+  hold the same charger; on ``Conflict`` the caller ``abandon``s and runs the batch again.
+- replay: data clock (time is the newest timestamp seen; due timers fire inline in
+  timestamp order, so results never depend on batch sizes); one writer, cached states.
 ``commit`` writes states, events and rejections together; events carry deterministic
 ids and the event log ignores ids it already holds, so re-running input adds nothing.
 """
@@ -57,6 +60,7 @@ class Ingest:
         self.clock: datetime | None = None
         self.input_max: datetime | None = None
         self._states: dict[str, ChargerState] = {}
+        self._versions: dict[str, str | None] = {}  # store version each state was read at
         self._dirty: set[str] = set()
         self._events: list[ChargerEvent] = []
         self._rejections: list[tuple[str, dict[str, Any]]] = []
@@ -102,9 +106,15 @@ class Ingest:
             self._advance(self.input_max + self.rules.session_settle, from_input=False)
 
     def advance_to(self, now: datetime) -> None:
-        """Wall-clock tick (Azure watchdog): fire what is due by ``now`` for known chargers."""
+        """Wall-clock tick (Azure watchdog): fire what is due by ``now`` for every charger."""
         if not self._started:
             self.start()
+        if not self.data_clock:
+            for key, rec in self.store.scan(CHARGER_KIND):
+                if key not in self._states:
+                    self._states[key] = from_record(rec.value)
+                    self._versions[key] = rec.version
+                self._schedule(self._states[key])
         self._advance(now, from_input=False)
 
     def commit(self) -> list[tuple[int, dict[str, Any]]]:
@@ -121,7 +131,13 @@ class Ingest:
                 ev = raw.model_copy(update=update)
             entries.append((ev.id, cloudevent(ev)))
         with self.store.transaction():
-            self.store.put_many(CHARGER_KIND, states)
+            if self.data_clock:  # replay: this process is the only writer
+                self.store.put_many(CHARGER_KIND, states)
+            else:  # Azure: instances race; compare-and-swap, the caller retries on Conflict
+                for cid, record in states.items():
+                    self._versions[cid] = self.store.put(
+                        CHARGER_KIND, cid, record, expect=self._versions.get(cid)
+                    )
             if self.clock is not None:
                 self.store.put(*_CLOCK, {"at": format_utc(self.clock)})
             self.store.append(REJECTIONS_LOG, self._rejections)
@@ -130,10 +146,24 @@ class Ingest:
             self.counts.events[ce["type"]] += 1
         self._dirty.clear()
         self._events.clear()
+        if not self.data_clock:  # the next batch reads fresh state: others may have written
+            self._forget()
         self._rejections.clear()
         return added
 
     # -- internals ---------------------------------------------------------------------
+
+    def abandon(self) -> None:
+        """Drop an uncommitted unit of work (e.g. after a Conflict, before retrying)."""
+        self._dirty.clear()
+        self._events.clear()
+        self._rejections.clear()
+        self._forget()
+
+    def _forget(self) -> None:
+        for cache in (self._states, self._versions, self._scheduled, self._seen):
+            cache.clear()
+        self._heap.clear()
 
     def _get(self, charger_id: str) -> ChargerState:
         found = self._states.get(charger_id)
@@ -143,6 +173,7 @@ class Ingest:
                 if self.data_clock and self._started
                 else self.store.get(CHARGER_KIND, charger_id)
             )
+            self._versions[charger_id] = entry.version if entry else None
             found = from_record(entry.value) if entry else ChargerState(charger_id=charger_id)
             self._states[charger_id] = found
         return found

@@ -1,0 +1,70 @@
+"""Ingest as the Azure function uses it: wall clock, fresh reads, compare-and-swap."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.decode import decode_line
+from shared.ingest import Ingest
+from shared.registry_view import RegistryView
+from shared.stores.base import Conflict
+from shared.stores.sqlite import SqliteStore
+from shared.transition import Detection
+
+CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
+
+
+def line(state_id: int, stamp: str, value: str) -> str:
+    return json.dumps(
+        {"ChargerId": CHARGER, "StateId": state_id, "Timestamp": stamp, "ValueAsString": value}
+    )
+
+
+def worker(store: SqliteStore) -> Ingest:
+    ingest = Ingest(store, Detection(), RegistryView(store), data_clock=False)
+    ingest.start()
+    return ingest
+
+
+def test_two_instances_never_overwrite_each_other(tmp_path) -> None:
+    path = tmp_path / "state.sqlite3"
+    a, b = worker(SqliteStore(path)), worker(SqliteStore(path))
+    a.feed(decode_line(line(-2, "2026-04-26T10:00:00", "1")), {"message_id": "m0"})
+    a.commit()
+    # both read the charger, then both try to write what they saw
+    a.feed(decode_line(line(-2, "2026-04-26T10:05:00", "0")), {"message_id": "m1"})
+    b.feed(decode_line(line(804, "2026-04-26T10:06:00", "4")), {"message_id": "m2"})
+    a.commit()
+    with pytest.raises(Conflict):
+        b.commit()
+    b.abandon()  # the function runs the batch again on fresh state
+    b.feed(decode_line(line(804, "2026-04-26T10:06:00", "4")), {"message_id": "m2"})
+    added = b.commit()
+    assert [e["type"] for _, e in added] == ["charger.fault.raised"]
+    store = SqliteStore(path)
+    types = [e["type"] for _, e in store.read("events")]
+    assert types == ["charger.offline", "charger.fault.raised"]
+
+
+def test_the_watchdog_completes_a_session_by_wall_clock(tmp_path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    ingest = worker(store)
+    for state_id, stamp, value in [
+        (710, "2026-04-26T10:00:00", "1"),
+        (710, "2026-04-26T10:01:00", "3"),
+        (553, "2026-04-26T10:30:00", "4.2"),
+        (710, "2026-04-26T11:00:00", "1"),
+    ]:
+        ingest.feed(decode_line(line(state_id, stamp, value)), {"message_id": stamp})
+    assert ingest.commit() == []  # no wall-clock ticks from input in Azure mode
+    watchdog = worker(store)
+    watchdog.advance_to(datetime(2026, 4, 26, 11, 1, tzinfo=UTC))
+    assert watchdog.commit() == []  # still inside the settle wait
+    watchdog.advance_to(datetime(2026, 4, 26, 11, 3, tzinfo=UTC))
+    [(_, event)] = watchdog.commit()
+    assert event["type"] == "session.completed"
+    assert event["data"]["energy_kwh"] == 4.2
+    assert event["data"]["derived"] is True
