@@ -1,21 +1,302 @@
-"""Config section ``finance`` (currency, OCPI party, tariffs)."""
+"""Config section ``finance``: OCPI party, tariffs per site, locations, cost allocation,
+token pseudonymisation, carbon factors and the EOSVOLT history client.
+
+Money and rates are ``Decimal`` read from their text (never through float), so
+``energy_per_kwh: "0.30"`` and ``energy_per_kwh: 0.30`` both mean exactly 0.30.
+Unknown keys are errors: a misspelt tariff key must not silently price at zero.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from datetime import time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["FinanceConfig", "Tariff"]
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from shared.timestamps import parse_duration
+
+__all__ = [
+    "WEEKDAYS",
+    "Allocation",
+    "AllocationConfig",
+    "CarbonConfig",
+    "EmissionFactor",
+    "EosvoltConfig",
+    "FinanceConfig",
+    "Location",
+    "Tariff",
+    "TimeOfUse",
+    "minor_units",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# ISO 4217 minor units that differ from the usual 2 (the rest of the world uses cents).
+_MINOR_UNITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
+    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
 
 
-class Tariff(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    energy_per_kwh: str
-    vat_rate: str = "0"
+def minor_units(currency: str) -> int:
+    """Decimal places of the currency's minor unit (ISO 4217; 2 unless listed)."""
+    return _MINOR_UNITS.get(currency.upper(), 2)
 
 
-class FinanceConfig(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    currency: str = "EUR"
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise ValueError('a number is expected, e.g. "0.30"')
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def _non_negative(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+def _rate(value: Any) -> Decimal:
+    number = _non_negative(value)
+    if number >= 1:
+        raise ValueError('a fraction below 1 is expected, e.g. "0.25" for 25 %')
+    return number
+
+
+def _clock(value: Any) -> time | None:
+    """``HH:MM`` local wall-clock time; ``24:00`` (end of day) becomes None."""
+    text = str(value).strip()
+    if text == "24:00":
+        return None
+    match = _CLOCK.match(text)
+    if not match:
+        raise ValueError(f"{value!r}: a local time HH:MM is expected (00:00-24:00)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _zone(value: Any) -> str:
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Oslo)") from None
+    return name
+
+
+Amount = Annotated[Decimal, BeforeValidator(_non_negative)]
+Rate = Annotated[Decimal, BeforeValidator(_rate)]
+Clock = Annotated[time | None, BeforeValidator(_clock)]
+Zone = Annotated[str, BeforeValidator(_zone)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeOfUse(_Model):
+    """A price that applies on given weekdays between two local times (site's time zone).
+
+    ``end`` before ``start`` wraps past midnight; ``start == end`` is the whole day. The
+    weekday is that of the local time being priced.
+    """
+
+    name: str = Field(min_length=1, max_length=36)
+    start: Clock = time(0)
+    end: Clock = None
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = None
+    energy_per_kwh: Amount
+
+    def contains(self, weekday: int, at: time) -> bool:
+        """True when a local instant (weekday 0=Monday, wall time) falls in this period."""
+        if self.days is not None and WEEKDAYS[weekday] not in self.days:
+            return False
+        start, end = self.start or time(0), self.end
+        if end is None:
+            return at >= start
+        if start == end:
+            return True
+        if start < end:
+            return start <= at < end
+        return at >= start or at < end
+
+
+class Tariff(_Model):
+    """An operator tariff: energy price, optional session fee and time-of-use prices."""
+
+    energy_per_kwh: Amount
+    vat_rate: Rate = Decimal(0)
+    session_fee: Amount = Decimal(0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    time_of_use: list[TimeOfUse] = Field(default_factory=list)
+
+    @field_validator("time_of_use")
+    @classmethod
+    def _unique_names(cls, periods: list[TimeOfUse]) -> list[TimeOfUse]:
+        names = [p.name for p in periods]
+        if len(set(names)) != len(names):
+            raise ValueError("time_of_use names must be unique")
+        return periods
+
+
+class Coordinates(_Model):
+    latitude: str = Field(pattern=r"^-?[0-9]{1,2}\.[0-9]{5,7}$")
+    longitude: str = Field(pattern=r"^-?[0-9]{1,3}\.[0-9]{5,7}$")
+
+
+class Location(_Model):
+    """What the OCPI ``cdr_location`` needs that the charger registry does not hold."""
+
+    name: str | None = Field(default=None, max_length=255)
+    address: str | None = Field(default=None, max_length=45)
+    city: str | None = Field(default=None, max_length=45)
+    postal_code: str | None = Field(default=None, max_length=10)
+    state: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # ISO 3166 alpha-3
+    coordinates: Coordinates | None = None
+    time_zone: Zone | None = None  # overrides the registry's zone for this site
+    connector_standard: str = "IEC_62196_T2"
+    connector_format: Literal["SOCKET", "CABLE"] = "SOCKET"
+    power_type: Literal["AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"] = (
+        "AC_3_PHASE"
+    )
+
+
+class Allocation(_Model):
+    """Who pays: cost centre, tenant, employee reference (any may be empty)."""
+
+    cost_centre: str | None = None
+    tenant: str | None = None
+    employee_ref: str | None = None
+    contract_id: str | None = Field(default=None, max_length=36)
+
+
+class AllocationConfig(_Model):
+    tokens: dict[str, Allocation] = Field(default_factory=dict)  # raw token -> allocation
+    default: Allocation = Allocation(cost_centre="UNALLOCATED")
+
+    def lookup(self, token: str | None) -> tuple[Allocation, bool]:
+        """The allocation for a token (case-insensitive) and whether the map knew it."""
+        if token:
+            wanted = token.strip().casefold()
+            for key, allocation in self.tokens.items():
+                if key.strip().casefold() == wanted:
+                    return allocation, True
+        return self.default, False
+
+
+class EmissionFactor(_Model):
+    g_per_kwh: Amount
+    source: str = Field(min_length=1)
+    method: str = Field(min_length=1)  # e.g. location-based, market-based, residual mix
+    year: int | None = None
+
+
+class CarbonConfig(_Model):
+    sites: dict[str, EmissionFactor] = Field(default_factory=dict)
+    countries: dict[str, EmissionFactor] = Field(default_factory=dict)  # alpha-2 or alpha-3
+
+
+class EosvoltConfig(_Model):
+    """EOSVOLT v1 REST API (finance.md "EOSVOLT"; route and fields of the export ⚠)."""
+
+    environment: Literal["production", "staging"] = "production"
+    base_url: str | None = None  # overrides environment (e.g. a local test server)
+    token: str | None = None
+    version: str = Field(default="v1", pattern=r"^v\d+$")
+    sessions_path: str = "sessions/export"
+    pagination: Literal["page", "offset"] = "page"
+    page_size: int = Field(default=100, ge=1, le=1000)
+    from_param: str = "from"
+    to_param: str = "to"
+    timeout: Duration = timedelta(seconds=30)
+    attempts: int = Field(default=5, ge=1, le=20)
+    backoff: Duration = timedelta(seconds=1)
+    max_backoff: Duration = timedelta(seconds=60)
+    max_pages: int = Field(default=10_000, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _safe(cls, url: str | None) -> str | None:
+        """https only; plain http just for a local test server (never point tests at prod)."""
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.hostname:
+            return url
+        if parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}:
+            return url
+        raise ValueError(f"{url!r}: https:// is required (http:// only for localhost)")
+
+    def root(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/") + "/"
+        if self.environment == "staging":
+            return "https://api-staging.eosvolt.com/"
+        return "https://api.eosvolt.com/"
+
+
+class FinanceConfig(_Model):
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     country_code: str = Field(default="NO", min_length=2, max_length=2)
     party_id: str = Field(default="CPO", min_length=3, max_length=3)
-    tariffs: dict[str, Tariff] = Field(default_factory=dict)
+    tariffs: dict[str, Tariff] = Field(default_factory=dict)  # site id or "default"
+    locations: dict[str, Location] = Field(default_factory=dict)  # site id or "default"
+    default_time_zone: Zone = "UTC"  # when neither the registry nor locations know the zone
+    allocation: AllocationConfig = AllocationConfig()
+    pseudonymise_tokens: bool = True
+    token_hash_key: str | None = None  # HMAC key; set it from the environment: ${NAME}
+    carbon: CarbonConfig = CarbonConfig()
+    energy_basis: Literal["signed", "session"] = "signed"
+    energy_tolerance_kwh: Amount = Decimal("0.01")
+    minor_units: int | None = Field(default=None, ge=0, le=4)
+    match_lookback: Duration = timedelta(days=3)
+    time_tolerance: Duration = timedelta(minutes=2)
+    eosvolt: EosvoltConfig = EosvoltConfig()
+
+    @field_validator("country_code", "party_id")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _fees_in_minor_units(self) -> FinanceConfig:
+        """A fee finer than the currency's minor unit would make the totals unrounded."""
+        for key, tariff in self.tariffs.items():
+            currency = tariff.currency or self.currency
+            places = self.minor_units if self.minor_units is not None else minor_units(currency)
+            if tariff.session_fee != tariff.session_fee.quantize(Decimal(1).scaleb(-places)):
+                raise ValueError(
+                    f"tariffs.{key}.session_fee: {tariff.session_fee} is finer than the "
+                    f"{currency} minor unit ({places} decimals)"
+                )
+        return self
+
+    def tariff_for(self, site_id: str | None) -> tuple[str, Tariff] | None:
+        """The site's tariff, else ``default``, else None (records are then unpriced)."""
+        for key in (site_id, "default"):
+            if key is not None and key in self.tariffs:
+                return key, self.tariffs[key]
+        return None
+
+    def location_for(self, site_id: str | None) -> Location:
+        for key in (site_id, "default"):
+            if key is not None and key in self.locations:
+                return self.locations[key]
+        return Location()
+
+    def places(self, currency: str) -> int:
+        return self.minor_units if self.minor_units is not None else minor_units(currency)

@@ -1,0 +1,113 @@
+"""``chargeops reconcile zaptec|eosvolt --from DATE --to DATE``: the finance ledger against
+the vendor's own charge history (Zaptec ``/api/chargehistory`` within the API budget, the
+EOSVOLT v1 sessions export). Missing sessions are backfilled, derived ones corrected,
+other differences reported (``--correct`` corrects them too); new records are delivered
+like any ``finance.record.created``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.cli import UsageError
+from shared.commands.common import add_common, resolve_config, resolve_store
+from shared.commands.export import parse_day
+from shared.config import Config
+from shared.deliveries import DELIVERIES_LOG
+from shared.finance.eosvolt import EosvoltAuthError, EosvoltClient
+from shared.finance.history import EosvoltHistory, HistorySource, ZaptecHistory
+from shared.finance.ledger import EVENTS_LOG, Ledger
+from shared.finance.reconcile import reconcile
+from shared.finance.sites import SiteResolver
+from shared.registry_view import RegistryView
+from shared.runtime import Runtime, build_runtime
+from shared.sinks import FileSink
+from shared.stores.base import Store
+from shared.targets import UnsupportedKind
+from shared.zaptec.client import ZaptecClient
+from shared.zaptec.errors import ZaptecAuthError
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "reconcile",
+        help="compare finance records with a vendor's charge history; backfill and correct",
+        description="Fetch the vendor's finished sessions in [--from, --to) and compare them "
+        "with the ledger: backfill missing sessions, correct sessions derived from the bus "
+        "(credit + rebill), report other differences (or correct them with --correct).",
+    )
+    p.add_argument("vendor", choices=("zaptec", "eosvolt"))
+    p.add_argument("--from", dest="since", required=True, metavar="DATE")
+    p.add_argument("--to", dest="until", required=True, metavar="DATE")
+    p.add_argument("--correct", action="store_true", help="also correct reported mismatches")
+    p.add_argument("--actor", metavar="NAME", help="who, in the ledger history (default: "
+                   "'chargeops reconcile VENDOR')")  # fmt: skip
+    p.add_argument("--at", metavar="TIME", help="time of the change (default: now, UTC)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also bring DIR/events.jsonl and DIR/deliveries.jsonl up to date (otherwise the "
+        "next replay into that directory does); the default state is DIR/state.sqlite3",
+    )
+    add_common(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    since, until = parse_day(args.since, "--from"), parse_day(args.until, "--to")
+    if until <= since:
+        raise UsageError("--to must be after --from")
+    when = parse_day(args.at, "--at") if args.at else datetime.now(UTC).replace(microsecond=0)
+    out = Path(args.out or "out")
+    config = resolve_config(args, out)
+    store = resolve_store(args, out)
+    try:
+        rt = build_runtime(config, store, data_clock=False)
+    except UnsupportedKind as exc:
+        store.close()
+        raise UsageError(f"{args.config or 'config'}: {exc}") from None
+    try:
+        source = _source(args.vendor, config, store, rt)
+        sites = SiteResolver(config.finance, RegistryView(store))
+        ledger = Ledger(store, config.finance, sites)
+        who = args.actor or f"chargeops reconcile {args.vendor}"
+        try:
+            report = reconcile(
+                ledger, source, since, until, who=who, when=when, correct=args.correct
+            )
+        except (EosvoltAuthError, ZaptecAuthError) as exc:
+            raise UsageError(f"{args.vendor}: {exc}") from None
+        for event in report.events:
+            rt.deliverer.route(event)
+        if args.out:
+            _flush(store, out)
+    finally:
+        rt.close()
+    print(json.dumps(report.as_json()) if args.json else report.as_text())
+    return 0
+
+
+def _source(vendor: str, config: Config, store: Store, rt: Runtime) -> HistorySource:
+    if vendor == "eosvolt":
+        try:
+            return EosvoltHistory(EosvoltClient(config.finance.eosvolt, rt.http))
+        except EosvoltAuthError as exc:
+            raise UsageError(f"finance.eosvolt.token: {exc}") from None
+    try:
+        return ZaptecHistory(ZaptecClient(config.zaptec, store))
+    except ZaptecAuthError as exc:
+        raise UsageError(f"zaptec: {exc}") from None
+
+
+def _flush(store: Store, out: Path) -> None:
+    """Bring OUT/events.jsonl and OUT/deliveries.jsonl level with the store, as replay does."""
+    for log, name in ((EVENTS_LOG, "events.jsonl"), (DELIVERIES_LOG, "deliveries.jsonl")):
+        sink = FileSink(store, log, out / name)
+        sink.open()
+        sink.flush()
