@@ -17,7 +17,7 @@ from shared import __version__
 
 __all__ = ["UsageError", "main"]
 
-COMMANDS = ("replay", "render", "registry", "export", "report", "dlq", "sample")
+COMMANDS = ("replay", "render", "registry", "export", "reconcile", "report", "dlq", "sample")
 
 
 class UsageError(Exception):

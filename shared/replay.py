@@ -96,6 +96,7 @@ def replay(rt: Runtime, opts: ReplayOptions, progress: Progress | None = None) -
     settle()
     if progress is not None:
         progress(lines_done, -1)
+    ingest.counts.events = sinks[0].written  # what this run added to events.jsonl
     return Summary.of_run(
         ingest.counts,
         rt.deliverer.outcomes,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 from shared.stores.base import Store
@@ -25,7 +26,7 @@ class FileSink:
     def __init__(self, store: Store, log: str, path: Path) -> None:
         self.store, self.log, self.path = store, log, path.resolve()
         self._key = f"{log}|{self.path}"
-        self.written = 0
+        self.written: Counter[str] = Counter()  # entries written by this process, by "type"
 
     def open(self) -> None:
         """Create or recover the file so it matches what the store says it holds."""
@@ -55,12 +56,12 @@ class FileSink:
                 f.write(b"".join(_dumps(value).encode() + b"\n" for _, value in rows))
                 seq = rows[-1][0]
                 count += len(rows)
+                self.written.update(str(value.get("type", "")) for _, value in rows)
             f.flush()
             os.fsync(f.fileno())
             offset = f.tell()
         if count:
             self._confirm(seq, offset)
-        self.written += count
         return count
 
     def _confirm(self, seq: int, offset: int) -> None:

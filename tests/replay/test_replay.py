@@ -46,6 +46,8 @@ def test_the_sample_day_gives_exactly_the_true_events(run_cli: RunCli, day, tmp_
 def test_cloudevents_attributes(run_cli: RunCli, day, tmp_path) -> None:
     run_cli("replay", str(day[0]), "--quiet", check=True)
     for e in read_jsonl(tmp_path / "out" / "events.jsonl"):
+        if not e["type"].startswith(("charger.", "session.")):
+            continue  # finance records carry the CDR as data (contract: finance.record.created)
         assert e["specversion"] == "1.0"
         assert e["datacontenttype"] == "application/json"
         assert e["subject"] == e["data"]["charger_id"]
