@@ -64,6 +64,7 @@ class Ingest:
         self._dirty: set[str] = set()
         self._events: list[ChargerEvent] = []
         self._rejections: list[tuple[str, dict[str, Any]]] = []
+        self._recovered: list[tuple[str, dict[str, Any]]] = []  # outboxes of crashed writers
         self._heap: list[tuple[datetime, str]] = []
         self._scheduled: dict[str, datetime] = {}
         self._seen: dict[str, datetime] = {}  # newest telemetry sighting not yet folded in
@@ -112,44 +113,60 @@ class Ingest:
         if not self.data_clock:
             for key, rec in self.store.scan(CHARGER_KIND):
                 if key not in self._states:
-                    self._states[key] = from_record(rec.value)
+                    self._states[key] = self._load(rec.value)
                     self._versions[key] = rec.version
                 self._schedule(self._states[key])
         self._advance(now, from_input=False)
 
     def commit(self) -> list[tuple[int, dict[str, Any]]]:
-        """Write the unit of work; returns the events newly added to the event log."""
+        """Write the unit of work; returns the events newly added to the event log.
+
+        Replay (one writer, SQLite): one transaction. Azure (instances race, Table Storage
+        cannot group writes): each charger's new events ride in its state record (an
+        outbox), written with compare-and-swap *before* the events go to the log. A crash
+        between the two loses nothing: the next read of that charger (its next message,
+        or the watchdog within a minute) appends the outbox again, and the log ignores
+        ids it already holds. A Conflict writes nothing a retry would not write again.
+        """
         for cid in list(self._seen):
             self._current(cid)
+        entries = [self._enriched(raw) for raw in self._events]
         states = {cid: to_record(self._states[cid]) for cid in sorted(self._dirty)}
-        entries = []
-        for raw in self._events:
-            info = self.registry.lookup(raw.charger_id)
-            ev = raw
-            if info is not None:
-                update = {"site_id": info.site_id, "serial": raw.serial or info.serial}
-                ev = raw.model_copy(update=update)
-            entries.append((ev.id, cloudevent(ev)))
+        if not self.data_clock:
+            for (_, ce), raw in zip(entries, self._events, strict=True):
+                states[raw.charger_id].setdefault("outbox", []).append(ce)
+            entries = self._recovered + entries
         with self.store.transaction():
+            self.store.append(REJECTIONS_LOG, self._rejections)
             if self.data_clock:  # replay: this process is the only writer
                 self.store.put_many(CHARGER_KIND, states)
-            else:  # Azure: instances race; compare-and-swap, the caller retries on Conflict
+            else:
                 for cid, record in states.items():
                     self._versions[cid] = self.store.put(
                         CHARGER_KIND, cid, record, expect=self._versions.get(cid)
                     )
             if self.clock is not None:
                 self.store.put(*_CLOCK, {"at": format_utc(self.clock)})
-            self.store.append(REJECTIONS_LOG, self._rejections)
             added = self.store.append(EVENTS_LOG, entries)
         for _, ce in added:
             self.counts.events[ce["type"]] += 1
         self._dirty.clear()
         self._events.clear()
+        self._rejections.clear()
+        self._recovered.clear()
         if not self.data_clock:  # the next batch reads fresh state: others may have written
             self._forget()
-        self._rejections.clear()
         return added
+
+    def _enriched(self, raw: ChargerEvent) -> tuple[str, dict[str, Any]]:
+        """The event's CloudEvent, with site and serial from the registry when known."""
+        info = self.registry.lookup(raw.charger_id)
+        ev = raw
+        if info is not None:
+            ev = raw.model_copy(
+                update={"site_id": info.site_id, "serial": raw.serial or info.serial}
+            )
+        return ev.id, cloudevent(ev)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -160,10 +177,20 @@ class Ingest:
         self._rejections.clear()
         self._forget()
 
+    def _load(self, record: dict[str, Any]) -> ChargerState:
+        """A stored state; events left in its outbox by a crashed writer go out again."""
+        outbox = record.get("outbox") or ()
+        for ce in outbox:
+            self._recovered.append((ce["id"], ce))
+        if outbox:
+            self._dirty.add(record["charger_id"])  # rewrite it without the outbox
+        return from_record(record)
+
     def _forget(self) -> None:
         for cache in (self._states, self._versions, self._scheduled, self._seen):
             cache.clear()
         self._heap.clear()
+        self._recovered.clear()
 
     def _get(self, charger_id: str) -> ChargerState:
         found = self._states.get(charger_id)
@@ -174,7 +201,7 @@ class Ingest:
                 else self.store.get(CHARGER_KIND, charger_id)
             )
             self._versions[charger_id] = entry.version if entry else None
-            found = from_record(entry.value) if entry else ChargerState(charger_id=charger_id)
+            found = self._load(entry.value) if entry else ChargerState(charger_id=charger_id)
             self._states[charger_id] = found
         return found
 

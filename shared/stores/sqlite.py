@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,10 +39,17 @@ class SqliteStore(Store):
             Path(self.location).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.location, isolation_level=None, timeout=60.0)
         self._db.execute("PRAGMA busy_timeout = 60000")
-        if self.location != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(_SCHEMA)
+        for attempt in range(50):  # switching to WAL needs a moment alone with a new file
+            try:
+                if self.location != ":memory:":
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.executescript(_SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.05 + attempt * 0.01)
         self._depth = 0
 
     @contextmanager

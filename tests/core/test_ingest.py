@@ -68,3 +68,27 @@ def test_the_watchdog_completes_a_session_by_wall_clock(tmp_path) -> None:
     assert event["type"] == "session.completed"
     assert event["data"]["energy_kwh"] == 4.2
     assert event["data"]["derived"] is True
+
+
+def test_events_left_in_a_crashed_writers_outbox_are_published(tmp_path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    first = worker(store)
+    first.feed(decode_line(line(804, "2026-04-26T10:06:00", "4")), {"message_id": "m1"})
+    first.commit()
+    [(_, raised)] = store.read("events")
+    # What a writer killed after its state write but before its log append leaves behind:
+    # the state record holds the event in its outbox, the log does not have it.
+    record = store.get("charger", CHARGER)
+    assert record is not None
+    crashed = SqliteStore(tmp_path / "crashed.sqlite3")
+    crashed.put("charger", CHARGER, {**record.value, "outbox": [raised]})
+    watchdog = worker(crashed)
+    watchdog.advance_to(datetime(2026, 4, 26, 10, 7, tzinfo=UTC))
+    added = watchdog.commit()
+    assert [e["id"] for _, e in added] == [raised["id"]]
+    again = worker(crashed)
+    again.advance_to(datetime(2026, 4, 26, 10, 8, tzinfo=UTC))
+    assert again.commit() == []  # once out, never twice
+    stored = crashed.get("charger", CHARGER)
+    assert stored is not None
+    assert not stored.value.get("outbox")
