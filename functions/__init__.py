@@ -1,0 +1,1 @@
+"""Azure Functions blueprints, one module per function group (registered by function_app)."""
