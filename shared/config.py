@@ -173,6 +173,9 @@ class _ApiTarget(_TargetBase):
 class WebhookTarget(_TargetBase):
     kind: Literal["webhook"]
     secret: str | list[str] | None = None  # whsec_…; a list signs with each (rotation)
+    # events: every routed event as it happens (an event stream, the default);
+    # alerts: the ticket lifecycle (grace, grouping, silences) like the ticketing kinds
+    mode: Literal["events", "alerts"] = "events"
 
 
 class PagerDutyTarget(_ApiTarget):

@@ -1,5 +1,9 @@
 """Routes: which targets an event goes to (Alertmanager habits: first match wins unless
-``continue: true``) and whether a silence covers it. Pure functions over plain events."""
+``continue: true``) and whether a silence covers it. Pure functions over plain events.
+
+Site alerts (``site.offline`` / ``site.online``, made by grouping) follow the routes and
+silences written for ``charger.offline`` / ``charger.online`` as well as their own names.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,29 @@ from typing import Any
 
 from shared.config import Config, Match, Silence
 
-__all__ = ["active_silence", "matches", "targets_for"]
+__all__ = ["active_silence", "matches", "targets_for", "type_matches"]
+
+_ALSO = {"site.offline": "charger.offline", "site.online": "charger.online"}
+
+
+def type_matches(patterns: list[str], event_type: str) -> bool:
+    """Exact names, ``prefix.*`` globs, and site alerts under their charger names."""
+    names = (event_type, _ALSO.get(event_type, event_type))
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            if any(n.startswith(pattern[:-1]) for n in names):
+                return True
+        elif pattern in names:
+            return True
+    return False
 
 
 def matches(match: Match, event: dict[str, Any]) -> bool:
     """True when every list in the matcher holds the event's value."""
     data = event.get("data") or {}
+    if match.types is not None and not type_matches(match.types, str(event.get("type"))):
+        return False
     checks: list[tuple[list[str] | None, Any]] = [
-        (match.types, event.get("type")),
         (match.sites, data.get("site_id")),
         (match.chargers, data.get("charger_id")),
         (match.severities, data.get("severity")),  # type: ignore[list-item]

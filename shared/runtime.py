@@ -16,31 +16,20 @@ from shared.config import Config
 from shared.deliveries import DeliveryLog
 from shared.delivery import Sender
 from shared.dispatch import Deliverer
+from shared.finance.consumer import build_finance_consumer
 from shared.ingest import Ingest
 from shared.registry_view import RegistryView
 from shared.stores.base import Store
 from shared.targets import build_targets
+from shared.tickets import build_tickets_consumer, log_backlog
 
-__all__ = ["Consumer", "RouteAll", "Runtime", "build_runtime"]
+__all__ = ["Consumer", "Runtime", "build_runtime"]
 
 
 class Consumer(Protocol):
     def handle(self, event: dict[str, Any]) -> None: ...
 
     def tick(self, now: datetime) -> None: ...
-
-
-class RouteAll:
-    """Plain routing: every event to its routed targets as a ``notify``."""
-
-    def __init__(self, deliverer: Deliverer) -> None:
-        self.deliverer = deliverer
-
-    def handle(self, event: dict[str, Any]) -> None:
-        self.deliverer.route(event)
-
-    def tick(self, now: datetime) -> None:
-        """Nothing time-driven in plain routing."""
 
 
 @dataclass
@@ -66,5 +55,8 @@ def build_runtime(
     registry = RegistryView(store)
     ingest = Ingest(store, config.detection.rules(), registry, data_clock=data_clock)
     deliverer = Deliverer(config, build_targets(config), DeliveryLog(store), Sender(client))
-    plain = RouteAll(deliverer)
-    return Runtime(config, store, ingest, deliverer, tickets=plain, finance=plain, http=client)
+    finance = build_finance_consumer(config, store, deliverer, registry)
+    tickets = build_tickets_consumer(
+        config, store, deliverer, backlog=log_backlog(store) if data_clock else None
+    )
+    return Runtime(config, store, ingest, deliverer, tickets=tickets, finance=finance, http=client)

@@ -1,21 +1,113 @@
-"""``chargeops render``."""
+"""``chargeops render TARGET EVENT_TYPE``: the exact request(s) a target would receive for
+a sample event (method, URL, headers with secrets masked, body), from the same code that
+sends them, so ops teams can check templates before deploying."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.alerts.samples import sample_notice
 from shared.cli import UsageError
-from shared.commands.common import add_common
+from shared.commands.common import add_common, resolve_config
+from shared.config import KNOWN_TYPES
+from shared.delivery import OutboundRequest, is_secret_header
+from shared.targets import Target, build_targets
+from shared.templates import TemplateProblem
 
 __all__ = ["register"]
 
+MASK = "***"
+_SECRET_QUERY = re.compile(r"(sig|signature|code|key|token|secret|password)", re.IGNORECASE)
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("render", help="(in progress)")
+    p = sub.add_parser(
+        "render",
+        help="show the request a target would receive for a sample event",
+        description="Render a sample EVENT_TYPE (charger.fault.raised, charger.fault.cleared, "
+        "charger.offline, charger.online, site.offline, site.online, or any routed type) "
+        "through TARGET's template and call sequence. Secrets are masked.",
+    )
+    p.add_argument("target", metavar="TARGET", help="a target name from the config")
+    p.add_argument("event_type", metavar="EVENT_TYPE", help="e.g. charger.offline")
+    p.add_argument("--reminder", action="store_true", help="show the reminder, not the open")
+    p.add_argument("--json", action="store_true", help="print the requests as a JSON array")
     add_common(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("render: not available in this build yet")
+    config = resolve_config(args, Path("out"))
+    targets = build_targets(config)
+    if args.target not in targets:
+        known = ", ".join(sorted(targets)) or "none configured"
+        raise UsageError(f"render: no target {args.target!r} (targets: {known})")
+    event_type = args.event_type
+    if not (event_type in KNOWN_TYPES or event_type.startswith(("registry.", "report."))):
+        raise UsageError(f"render: unknown EVENT_TYPE {event_type!r}")
+    target = targets[args.target]
+    notice = sample_notice(target.name, target.kind, event_type, reminder=args.reminder)
+    if not target.supports(notice.action):
+        raise UsageError(
+            f"render: {target.name} ({target.kind}) takes no {notice.action} notice, "
+            f"so {event_type} is never sent there"
+        )
+    try:
+        requests = [_masked(r, target) for r in target.preview(notice)]
+    except (TemplateProblem, ValueError) as exc:
+        raise UsageError(f"render: targets.{target.name}: {_scrub(str(exc), target)}") from None
+    if args.json:
+        print(json.dumps(requests, indent=2, ensure_ascii=False))
+        return 0
+    print(f"# {target.name} ({target.kind}): {notice.action} for {event_type}")
+    for i, request in enumerate(requests, start=1):
+        if len(requests) > 1:
+            print(f"\n## request {i} of {len(requests)}")
+        print(f"{request['method']} {request['url']}")
+        for name, value in request["headers"].items():
+            print(f"{name}: {value}")
+        if request["body"] is not None:
+            body = request["body"]
+            print()
+            print(
+                json.dumps(body, indent=2, ensure_ascii=False)
+                if not isinstance(body, str)
+                else body
+            )
+    return 0
+
+
+def _masked(request: OutboundRequest, target: Target) -> dict[str, Any]:
+    headers = {
+        k: MASK if is_secret_header(k) else _scrub(v, target) for k, v in request.headers.items()
+    }
+    body: Any = None
+    if request.body is not None:
+        text = _scrub(request.body.decode("utf-8", "replace"), target)
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+    return {
+        "method": request.method,
+        "url": _mask_url(request.url, target),
+        "headers": headers,
+        "body": body,
+    }
+
+
+def _mask_url(url: str, target: Target) -> str:
+    parts = urlsplit(_scrub(url, target))
+    query = [(k, MASK if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query, True)]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*/:=")))
+
+
+def _scrub(text: str, target: Target) -> str:
+    for secret in target.secrets():
+        text = text.replace(secret, MASK)
+    return text

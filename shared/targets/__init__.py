@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from shared.config import Config
 from shared.targets.base import Notice, Target, TargetResult
+from shared.targets.jira import JiraTarget
+from shared.targets.opsgenie import OpsgenieTarget
+from shared.targets.pagerduty import PagerDutyTarget
+from shared.targets.servicenow import ServiceNowTarget
+from shared.targets.teams import TeamsTarget
 from shared.targets.webhook import WebhookTarget
+from shared.targets.zendesk import ZendeskTarget
 
-__all__ = ["KINDS", "Notice", "Target", "TargetResult", "build_targets"]
+__all__ = ["KINDS", "Notice", "Target", "TargetResult", "UnsupportedKind", "build_targets"]
 
-KINDS: dict[str, type[Target]] = {"webhook": WebhookTarget}
+KINDS: dict[str, type[Target]] = {
+    cls.kind: cls
+    for cls in (
+        WebhookTarget,
+        PagerDutyTarget,
+        OpsgenieTarget,
+        JiraTarget,
+        ServiceNowTarget,
+        ZendeskTarget,
+        TeamsTarget,
+    )
+}
 
 
 class UnsupportedKind(ValueError):

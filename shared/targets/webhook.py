@@ -1,11 +1,13 @@
-"""Generic webhook: the CloudEvent as JSON body, signed per Standard Webhooks."""
+"""Generic webhook: the CloudEvent as JSON body, signed per Standard Webhooks (SW v1.0.0).
+
+``webhook-id`` is the event id, the same on every retry, so receivers dedupe on it; with
+several secrets (rotation) the signature header carries one ``v1,…`` per secret.
+"""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from shared.config import WebhookTarget as WebhookConfig
 from shared.delivery import OutboundRequest
@@ -18,46 +20,37 @@ __all__ = ["WebhookTarget"]
 
 class WebhookTarget(Target):
     kind: ClassVar[str] = "webhook"
+    actions: ClassVar[frozenset[str]] = frozenset({"notify", "open", "close"})
+    template_name: ClassVar[str] = "webhook.json.j2"
     config: WebhookConfig
 
-    def __init__(
-        self, name: str, config: WebhookConfig, clock: Callable[[], float] = time.time
-    ) -> None:
-        super().__init__(name, config)
-        self._clock = clock
+    @property
+    def streams(self) -> bool:
+        return self.config.mode == "events"
 
-    def requests(self, notice: Notice) -> list[OutboundRequest]:
-        event: dict[str, Any] = notice.event
+    def preview(self, notice: Notice) -> list[OutboundRequest]:
+        event = notice.event
         if self.config.template:
-            body = render("webhook.json.j2", self.config.template, _context(notice)).encode()
+            body = render(self.template_name, self.config.template, self.context(notice))
+            payload = body.strip().encode()
+            content_type = "application/json"
         else:
-            body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+            payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+            content_type = "application/cloudevents+json"
         msg_id = str(event["id"])
-        timestamp = int(self._clock())
-        headers = {
-            "content-type": "application/cloudevents+json"
-            if not self.config.template
-            else "application/json",
-            "user-agent": "chargeops",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "idempotency-key": notice.idempotency_key,
-            **self.config.headers,
-        }
+        timestamp = int(self.clock())
+        headers = self.headers(
+            {
+                "content-type": content_type,
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(timestamp),
+                "idempotency-key": notice.idempotency_key,
+            }
+        )
         secrets = self.config.secret
         if secrets:
             listed = [secrets] if isinstance(secrets, str) else list(secrets)
-            headers["webhook-signature"] = sign(listed, msg_id, timestamp, body)
+            headers["webhook-signature"] = sign(listed, msg_id, timestamp, payload)
         return [
-            OutboundRequest("POST", self.config.url, headers, body, key=f"{notice.idempotency_key}")
+            OutboundRequest("POST", self.config.url, headers, payload, key=notice.idempotency_key)
         ]
-
-
-def _context(notice: Notice) -> dict[str, Any]:
-    return {
-        "event": notice.event,
-        "data": notice.event.get("data") or {},
-        "action": notice.action,
-        "condition": notice.condition,
-        **notice.context,
-    }

@@ -1,0 +1,146 @@
+"""The delivery engine against real local servers: classification, Retry-After, backoff
+with full jitter, redirects, and the per-target concurrency limit."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.config import RetryConfig
+from shared.delivery import OutboundRequest, Permanent, Sender, Transient, Unreachable
+from tests.tickets.helpers import at, config_of, harness, offline
+from tests.tickets.vendors import Answer, Receiver, Seen, Vendor, free_port, serve
+
+RETRY = RetryConfig(attempts=4, backoff=0.01, max_backoff=0.05)
+
+
+def _post(url: str) -> OutboundRequest:
+    return OutboundRequest("POST", url, {"content-type": "application/json"}, b"{}")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, Permanent),
+        (401, Permanent),
+        (404, Permanent),
+        (410, Permanent),
+        (408, Transient),
+        (429, Transient),
+        (500, Transient),
+        (503, Transient),
+    ],
+)
+def test_status_classification(status: int, kind: type[Exception]) -> None:
+    receiver = Receiver()
+    receiver.fail(status, times=10)
+    sleeps: list[float] = []
+    with serve(receiver) as url, httpx.Client() as client:
+        done = Sender(client, sleep=sleeps.append).retrying(
+            lambda _n: Sender(client).exchange(_post(url), 2.0), RETRY
+        )
+    assert isinstance(done.failure, kind)
+    assert done.attempts == (1 if kind is Permanent else 4)
+    assert len(receiver.seen) == done.attempts
+
+
+def test_retry_after_seconds_and_dates_are_honoured() -> None:
+    receiver = Receiver()
+    receiver.fail(503, headers={"Retry-After": "2"})
+    receiver.fail(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})  # past: 0 s
+    sleeps: list[float] = []
+    with serve(receiver) as url, httpx.Client() as client:
+        sender = Sender(client, sleep=sleeps.append)
+        done = sender.retrying(lambda _n: sender.exchange(_post(url), 2.0), RETRY)
+    assert done.ok
+    assert done.attempts == 3
+    assert sleeps == [2.0, 0.0]
+
+
+def test_too_long_retry_after_leaves_it_for_later() -> None:
+    receiver = Receiver()
+    receiver.fail(429, headers={"Retry-After": "3600"})
+    with serve(receiver) as url, httpx.Client() as client:
+        sender = Sender(client, sleep=lambda s: None)
+        done = sender.retrying(lambda _n: sender.exchange(_post(url), 2.0), RETRY)
+    assert isinstance(done.failure, Transient)
+    assert done.attempts == 1
+    assert "left for later" in done.failure.reason
+
+
+_CLIENT = httpx.Client()
+
+
+@settings(deadline=None)
+@given(st.integers(1, 12))
+def test_backoff_is_full_jitter_within_the_cap(attempt: int) -> None:
+    sender = Sender(_CLIENT, rng=random.Random(attempt))
+    cap = min(0.05, 0.01 * 2 ** (attempt - 1))
+    assert 0 <= sender.backoff(attempt, RETRY) <= cap
+
+
+def test_connection_refused_is_unreachable() -> None:
+    with httpx.Client() as client, pytest.raises(Unreachable):
+        Sender(client).exchange(_post(f"http://127.0.0.1:{free_port()}/x"), 1.0)
+
+
+class Redirector(Vendor):
+    def __init__(self, location: str) -> None:
+        super().__init__()
+        self.location = location
+
+    def answer(self, req: Seen) -> Answer:
+        if req.path == "/old":
+            return 307, {"location": self.location}, None
+        return 200, {}, {"at": req.path}
+
+
+def test_redirects_only_within_the_same_origin() -> None:
+    same = Redirector("/new")
+    with serve(same) as url, httpx.Client() as client:
+        reply = Sender(client).exchange(_post(url + "/old"), 2.0)
+    assert reply.json() == {"at": "/new"}
+    elsewhere = Redirector("http://localhost:1/steal")
+    with (
+        serve(elsewhere) as url,
+        httpx.Client() as client,
+        pytest.raises(Permanent, match="another host"),
+    ):
+        Sender(client).exchange(_post(url + "/old"), 2.0)
+
+
+class Slow(Receiver):
+    """Counts how many requests it serves at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now, self.peak = 0, 0
+        self.gate = threading.Lock()
+
+    def handle(self, req: Seen) -> Answer:
+        with self.gate:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(0.05)
+        with self.gate:
+            self.now -= 1
+        return super().handle(req)
+
+
+def test_per_target_concurrency_limit(tmp_path: Path) -> None:
+    slow = Slow()
+    with serve(slow) as url:
+        targets: dict[str, Any] = {"hook": {"kind": "webhook", "url": url, "concurrency": 3}}
+        h = harness(config_of(targets), tmp_path / "s.sqlite3")
+        h.feed(*(offline(n, 0, site=None) for n in range(1, 13)), tick=at(11))
+        h.close()
+    assert len(slow.ids_seen) == 12
+    assert 1 < slow.peak <= 3
