@@ -34,9 +34,10 @@ def matches(match: Match, event: dict[str, Any]) -> bool:
     data = event.get("data") or {}
     if match.types is not None and not type_matches(match.types, str(event.get("type"))):
         return False
+    ours = data.get("chargeops") or {}  # finance records: OCPI CDR + our extension block
     checks: list[tuple[list[str] | None, Any]] = [
-        (match.sites, data.get("site_id")),
-        (match.chargers, data.get("charger_id")),
+        (match.sites, data.get("site_id", ours.get("site_id"))),
+        (match.chargers, data.get("charger_id", ours.get("charger_id"))),
         (match.severities, data.get("severity")),  # type: ignore[list-item]
         (match.fault_codes, data.get("fault_code")),
     ]
