@@ -56,3 +56,7 @@ class RegistryView:
 
     def forget(self) -> None:
         self._cache.clear()
+
+    def invalidate(self, charger_id: str) -> None:
+        """Drop one cached entry (e.g. after an unknown-charger lookup added it)."""
+        self._cache.pop(charger_id, None)

@@ -1,0 +1,117 @@
+"""Service Bus health from the API side: changed credentials and the 14-day idle removal.
+
+Zaptec can change the bus host and keys (zaptec.md pitfall 6) and deletes a subscription
+unused for 14 days (pitfall 4). The details check fetches the connection details, keeps
+only a SHA-256 of them (never the key) and alerts when the hash changes. The idle check
+reads ``meta/last_message`` (``{"at": <RFC 3339>}``, which ingest updates) and alerts
+once per idle period when it is older than ``zaptec.messaging_idle_alert``. Alerts are
+``registry.messaging.changed`` / ``registry.messaging.idle`` events in the ``events`` log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.registry.events import MESSAGING_CHANGED, MESSAGING_IDLE, messaging_event
+from shared.stores.base import Store
+from shared.timestamps import format_utc, parse_utc
+from shared.zaptec.errors import ZaptecError
+from shared.zaptec.settings import ZaptecConfig
+
+if TYPE_CHECKING:
+    from shared.zaptec.client import ZaptecClient
+
+__all__ = ["LAST_MESSAGE", "MessagingReport", "check_idle", "check_messaging"]
+
+LAST_MESSAGE = ("meta", "last_message")
+_DETAILS = ("meta", "messaging")
+_REMOVAL = timedelta(days=14)
+log = logging.getLogger("chargeops.registry")
+
+
+@dataclass(frozen=True, slots=True)
+class MessagingReport:
+    """``status``: changed, unchanged, first_seen, unavailable, error | idle, active, unknown."""
+
+    status: str
+    detail: dict[str, Any]
+    alerted: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "alerted": self.alerted, **self.detail}
+
+
+def check_messaging(
+    config: ZaptecConfig, store: Store, client: ZaptecClient, now: datetime
+) -> MessagingReport | None:
+    """Compare the current connection details with the stored hash; None if not configured."""
+    if not (config.user_group_id or config.installation_id):
+        return None
+    scope = (
+        f"usergroup/{config.user_group_id}"
+        if config.user_group_id
+        else f"installation/{config.installation_id}"
+    )
+    try:
+        details = client.messaging_details(
+            user_group_id=config.user_group_id, installation_id=config.installation_id
+        )
+    except ZaptecError as exc:
+        log.warning("messaging connection details check failed: %s", exc)
+        return MessagingReport("error", {"scope": scope, "error": str(exc)})
+    if details is None:
+        return MessagingReport("unavailable", {"scope": scope})
+    digest = _hash(details)
+    public = {
+        "scope": scope,
+        "host": details.get("Host"),
+        "topic": details.get("Topic"),
+        "subscription": details.get("Subscription"),
+    }
+    entry = store.get(*_DETAILS)
+    previous = entry.value if entry else None
+    record = {**public, "hash": digest, "checked_at": format_utc(now)}
+    if previous is None:
+        store.put(*_DETAILS, {**record, "changed_at": format_utc(now)})
+        return MessagingReport("first_seen", public)
+    if previous.get("hash") == digest:
+        store.put(*_DETAILS, {**record, "changed_at": previous.get("changed_at")})
+        return MessagingReport("unchanged", public)
+    data = {**public, "previous_host": previous.get("host"), "changed_at": format_utc(now)}
+    event = messaging_event(MESSAGING_CHANGED, scope, digest, now, data)
+    with store.transaction():
+        store.append("events", [(event["id"], event)])
+        store.put(*_DETAILS, {**record, "changed_at": format_utc(now)})
+    log.warning("Zaptec Service Bus connection details changed (%s)", scope)
+    return MessagingReport("changed", data, alerted=True)
+
+
+def check_idle(config: ZaptecConfig, store: Store, now: datetime) -> MessagingReport:
+    """Alert once when the last bus message is older than ``messaging_idle_alert``."""
+    entry = store.get(*LAST_MESSAGE)
+    if entry is None or not entry.value.get("at"):
+        return MessagingReport("unknown", {"last_message_at": None})
+    last = parse_utc(str(entry.value["at"]))
+    idle = now - last
+    detail = {
+        "last_message_at": format_utc(last),
+        "idle_days": round(idle / timedelta(days=1), 2),
+        "removal_expected_at": format_utc(last + _REMOVAL),
+    }
+    if idle < config.messaging_idle_alert:
+        return MessagingReport("active", detail)
+    event = messaging_event(MESSAGING_IDLE, "subscription", format_utc(last), now, detail)
+    added = store.append("events", [(event["id"], event)])
+    if added:
+        log.warning("no Zaptec bus message since %s: subscription may be removed", last)
+    return MessagingReport("idle", detail, alerted=bool(added))
+
+
+def _hash(details: dict[str, Any]) -> str:
+    text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
