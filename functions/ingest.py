@@ -23,6 +23,7 @@ import azure.functions as func
 from functions.worker import Worker, current
 
 if TYPE_CHECKING:
+    from shared.decode import Decoded
     from shared.ingest import Ingest
 
 __all__ = ["Envelope", "bp", "handle_batch", "park", "unpark"]
@@ -30,6 +31,7 @@ __all__ = ["Envelope", "bp", "handle_batch", "park", "unpark"]
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 log = logging.getLogger("chargeops.ingest")
 _BODY_KEPT = 4096  # bytes of a rejected body kept for inspection (base64 in the record)
+_CONFLICT_RETRIES = 5
 
 
 @bp.function_name("ingest")
@@ -101,8 +103,9 @@ def handle_batch(worker: Worker, batch: Sequence[Envelope]) -> None:
     except ConfigError as exc:
         park(worker, batch, f"configuration: {exc}")
         return
-    feed(ingest, batch)
-    added = ingest.commit()
+    decoded = decode_all(batch)
+    look_up_unknown(worker, decoded)
+    added = commit_with_retry(worker, ingest, batch, decoded)
     _mark_last_message(worker, batch)
     rejected = sum(ingest.counts.rejected.values())
     worker.counters.messages(len(batch) - rejected, "ingest", "accepted")
@@ -113,18 +116,75 @@ def handle_batch(worker: Worker, batch: Sequence[Envelope]) -> None:
     log.info("ingest: %d messages, %d rejected, %d new events", len(batch), rejected, len(added))
 
 
-def feed(ingest: Ingest, batch: Sequence[Envelope]) -> None:
-    """Every message becomes state, an ignored count or a rejection: none raises."""
+def commit_with_retry(
+    worker: Worker, ingest: Ingest, batch: Sequence[Envelope], decoded: Sequence[Decoded]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Apply and commit; another instance writing the same charger first is a Conflict,
+    and running the batch again on fresh state is idempotent, so retry here rather than
+    make Zaptec redeliver (its dead-letter queue is not ours)."""
+    from shared.ingest import IngestCounts  # noqa: PLC0415
+    from shared.stores.base import Conflict  # noqa: PLC0415
+
+    for attempt in range(1, _CONFLICT_RETRIES + 1):
+        feed(ingest, batch, decoded)
+        try:
+            return ingest.commit()
+        except Conflict:
+            ingest.abandon()
+            ingest.counts = IngestCounts()  # the retry counts the batch afresh
+            log.info("ingest: another instance wrote first; attempt %d again", attempt)
+            if attempt == _CONFLICT_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def decode_all(batch: Sequence[Envelope]) -> list[Decoded]:
+    """Every body decodes to something; a decoder bug becomes a rejection, never a raise."""
     from shared.decode import Rejection, decode_body  # noqa: PLC0415
 
+    out: list[Decoded] = []
     for env in batch:
+        try:
+            out.append(decode_body(env.body, env.enqueued_at))
+        except Exception as exc:
+            out.append(Rejection("internal_error", f"decode: {type(exc).__name__}: {exc}"[:300]))
+    return out
+
+
+def look_up_unknown(worker: Worker, decoded: Sequence[Decoded]) -> None:
+    """Chargers the registry does not know yet: one coalesced Zaptec lookup each, so their
+    events carry site and name. Best effort: never fails the batch."""
+    from shared.observations import Observation  # noqa: PLC0415
+
+    client = worker.zaptec()
+    if client is None:
+        return
+    pairs = {d.charger_id: d.serial for d in decoded if isinstance(d, Observation)}
+    if not pairs:
+        return
+    try:
+        from shared.registry.lookup import UnknownChargerLookup  # noqa: PLC0415
+        from shared.registry_view import RegistryView  # noqa: PLC0415
+
+        view = RegistryView(worker.store)
+        unknown = [(cid, serial) for cid, serial in pairs.items() if view.lookup(cid) is None]
+        if unknown:
+            lookup = UnknownChargerLookup(worker.config().zaptec, worker.store, client, view)
+            lookup.request_many(unknown)
+    except Exception as exc:
+        log.warning("unknown-charger lookup failed (%s); events go out without a site", exc)
+
+
+def feed(
+    ingest: Ingest, batch: Sequence[Envelope], decoded: Sequence[Decoded] | None = None
+) -> None:
+    """Every message becomes state, an ignored count or a rejection: none raises."""
+    from shared.decode import Rejection  # noqa: PLC0415
+
+    for env, item in zip(batch, decoded or decode_all(batch), strict=True):
         ref = _ref(env)
         try:
-            decoded = decode_body(env.body, env.enqueued_at)
-        except Exception as exc:  # a decoder bug must not block the batch
-            decoded = Rejection("internal_error", f"decode: {type(exc).__name__}: {exc}"[:300])
-        try:
-            ingest.feed(decoded, ref, env.dedup)
+            ingest.feed(item, ref, env.dedup)
         except Exception as exc:
             log.exception("ingest could not apply message %s", env.message_id)
             ingest.feed(
@@ -132,9 +192,9 @@ def feed(ingest: Ingest, batch: Sequence[Envelope]) -> None:
                 ref,
                 env.dedup,
             )
-        if isinstance(decoded, Rejection):
+        if isinstance(item, Rejection):
             log.warning(
-                "rejected Zaptec message %s: %s (%s)", env.message_id, decoded.code, decoded.detail
+                "rejected Zaptec message %s: %s (%s)", env.message_id, item.code, item.detail
             )
 
 

@@ -54,7 +54,7 @@ param chargeopsConfig string = ''
 param chargeopsConfigPath string = ''
 
 @description('NCRONTAB (6 fields) of the charger registry refresh.')
-param registryRefreshSchedule string = '0 0 * * * *'
+param registryRefreshSchedule string = '0 */30 * * * *'
 
 @description('NCRONTAB (6 fields) of the offline watchdog.')
 param offlineWatchdogSchedule string = '0 */1 * * * *'

@@ -394,7 +394,7 @@ def test_defaults_for_settings_from_parameters(main_bicep: BicepFile) -> None:
     assert main_bicep.param_default("zaptecSubscription") == "default"
     assert main_bicep.param_default("chargeopsConfig") == ""
     assert main_bicep.param_default("chargeopsConfigPath") == ""
-    assert main_bicep.param_default("registryRefreshSchedule") == "0 0 * * * *"
+    assert main_bicep.param_default("registryRefreshSchedule") == "0 */30 * * * *"
     assert main_bicep.param_default("offlineWatchdogSchedule") == "0 */1 * * * *"
     assert main_bicep.param_default("uptimeReportSchedule") == "0 0 6 1 * *"
     for name in ("registryRefreshSchedule", "offlineWatchdogSchedule", "uptimeReportSchedule"):
