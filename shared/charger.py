@@ -152,7 +152,6 @@ def from_record(d: dict[str, Any]) -> ChargerState:
             for e in d["ended"]
         ),
         completed=tuple(
-            CompletedRef(c["id"], _r(c["start"]), c.get("derived", False))
-            for c in d["completed"]
+            CompletedRef(c["id"], _r(c["start"]), c.get("derived", False)) for c in d["completed"]
         ),
     )
