@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
 __all__ = [
     "ChargerState",
     "CompletedRef",

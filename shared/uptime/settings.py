@@ -1,12 +1,132 @@
-"""Config section ``uptime``."""
+"""Config section ``uptime``: which faults count as outages, operator-declared exclusions
+and opening hours (docs/uptime.md).
+
+Exclusions and opening hours only ever remove outage time from the count (NEVI's
+T_excluded); they never add any. Each exclusion needs a reason: regulators ask for one.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["UptimeConfig"]
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "OUTAGE_TYPES",
+    "WEEKDAYS",
+    "Exclusion",
+    "OpeningHours",
+    "UptimeConfig",
+    "UptimeMatch",
+    "minutes_of",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OUTAGE_TYPES = frozenset(
+    {"charger.offline", "charger.online", "charger.fault.raised", "charger.fault.cleared"}
+)
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
-class UptimeConfig(BaseModel):
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UptimeMatch(_Model):
+    """Which chargers and which outage causes an exclusion covers (every list must hold).
+
+    ``types`` names the events of a cause (``charger.offline`` for offline periods,
+    ``charger.fault.raised`` for faults; ``charger.*`` both); ``fault_codes`` narrows faults.
+    """
+
+    sites: list[str] | None = None
+    chargers: list[str] | None = None
+    types: list[str] | None = None
+    fault_codes: list[str] | None = None
+
+    @field_validator("types")
+    @classmethod
+    def _outage_types(cls, types: list[str] | None) -> list[str] | None:
+        for i, name in enumerate(types or []):
+            if name not in OUTAGE_TYPES and name not in ("charger.*", "charger.fault.*", "*"):
+                known = ", ".join(sorted(OUTAGE_TYPES))
+                raise ValueError(f"[{i}]: {name!r} is not an outage event type (known: {known})")
+        return types
+
+
+class Exclusion(_Model):
+    """Operator-declared time outside the operator's control (utility outage, vandalism…)."""
+
+    match: UptimeMatch = UptimeMatch()
+    starts: datetime
+    ends: datetime
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Exclusion:
+        if self.starts.tzinfo is None or self.ends.tzinfo is None:
+            raise ValueError("starts and ends need a time zone (e.g. 2026-04-26T10:00:00Z)")
+        if self.ends <= self.starts:
+            raise ValueError("ends must be after starts")
+        if not self.reason.strip():
+            raise ValueError("reason must say why the time is excluded")
+        return self
+
+
+class OpeningHours(_Model):
+    """Posted operating hours: outage time outside them is excluded (NEVI, UK reg. 7).
+
+    ``open``/``close`` are local wall-clock times (``close: "24:00"`` for midnight) in
+    ``time_zone``, else the site's zone from the registry, else UTC. The first entry whose
+    match covers a charger applies to it; a charger no entry covers is open all hours.
+    """
+
+    match: UptimeMatch = UptimeMatch()
+    days: list[Weekday] = Field(default_factory=lambda: list(_ALL_DAYS), min_length=1)
+    open: str = "00:00"
+    close: str = "24:00"
+    time_zone: str | None = None
+
+    @field_validator("open", "close")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        found = _CLOCK.match(value)
+        if not found or (found.group(1) == "24" and found.group(2) != "00"):
+            raise ValueError(f"{value!r}: use HH:MM, e.g. 06:00 (24:00 for midnight)")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r}: not an IANA time zone (e.g. Europe/Oslo)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningHours:
+        if minutes_of(self.close) <= minutes_of(self.open):
+            raise ValueError("close must be after open (split overnight hours in two entries)")
+        if self.match.types is not None or self.match.fault_codes is not None:
+            raise ValueError("opening hours match sites and chargers only")
+        return self
+
+
+def minutes_of(clock: str) -> int:
+    """Minutes after local midnight of an ``HH:MM`` text (``24:00`` = 1440)."""
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class UptimeConfig(_Model):
     outage_faults: list[str] = Field(default_factory=list)  # fault codes that count as outages
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    opening_hours: list[OpeningHours] = Field(default_factory=list)
+    target_percent: float = Field(default=97.0, ge=0, le=100)  # NEVI's per-port threshold
