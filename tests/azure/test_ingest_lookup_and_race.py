@@ -3,19 +3,18 @@ another instance is retried inside the invocation, never handed back to Zaptec."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 from shared.ingest import EVENTS_LOG
-from shared.stores.base import ANY, Conflict, Entry, Json, Store
+from shared.stores.base import ANY, Conflict, Json
 from shared.stores.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
 from simulators.zaptec_api import ZaptecSimulator
 from tests.azure.conftest import CHARGER, Harness, nbfx, observation, zaptec_message
 from tests.azure.sbsim import Context
 from tests.azure.test_timer_functions import FUNCS, SITE, fleet, zaptec_config
+from tests.stores.delegating import DelegatingStore
 
 
 def test_a_burst_from_an_unknown_charger_costs_one_lookup(
@@ -45,51 +44,19 @@ def test_a_burst_from_an_unknown_charger_costs_one_lookup(
     assert all(e["data"]["site_id"] == SITE for e in events)
 
 
-class OnceConflicting(Store):
-    """A fake store: the real SQLite store, except that the first charger-state write
-    fails as if another instance had written that charger first."""
+class OnceConflicting(DelegatingStore):
+    """The real SQLite store, except that the first charger-state write fails as if
+    another instance had written that charger first."""
 
     def __init__(self, inner: SqliteStore) -> None:
-        self.inner, self.location, self.conflicts = inner, inner.location, 0
+        super().__init__(inner)
+        self.conflicts = 0
 
     def put(self, kind: str, key: str, value: Json, *, expect: object = ANY) -> str:
         if kind == "charger" and self.conflicts == 0:
             self.conflicts += 1
             raise Conflict(f"{kind}/{key}: version changed")
         return self.inner.put(kind, key, value, expect=expect)
-
-    def get(self, kind: str, key: str) -> Entry | None:
-        return self.inner.get(kind, key)
-
-    def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Entry]:
-        return self.inner.get_many(kind, keys)
-
-    def scan(self, kind: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
-        return self.inner.scan(kind, prefix)
-
-    def put_many(self, kind: str, items: Mapping[str, Json]) -> None:
-        self.inner.put_many(kind, items)
-
-    def delete(self, kind: str, key: str) -> None:
-        self.inner.delete(kind, key)
-
-    def append(self, log: str, entries: Sequence[tuple[str, Json]]) -> list[tuple[int, Json]]:
-        return self.inner.append(log, entries)
-
-    def read(self, log: str, after: int = 0, limit: int = 1000) -> list[tuple[int, Json]]:
-        return self.inner.read(log, after, limit)
-
-    def head(self, log: str) -> int:
-        return self.inner.head(log)
-
-    def seq_of(self, log: str, dedup_key: str) -> int | None:
-        return self.inner.seq_of(log, dedup_key)
-
-    def transaction(self) -> AbstractContextManager[None]:
-        return self.inner.transaction()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_a_write_race_is_retried_inside_the_invocation(harness_factory: Any, tmp_path) -> None:

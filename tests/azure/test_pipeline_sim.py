@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.commands.dlq import replay
 from shared.ingest import EVENTS_LOG, REJECTIONS_LOG
-from shared.stores.base import ANY, Entry, Json, Store
+from shared.stores.base import Json, Store
 from shared.stores.sqlite import SqliteStore
 from shared.timestamps import parse_utc
 from tests.azure.conftest import (
@@ -35,6 +35,7 @@ from tests.azure.conftest import (
     tick,
 )
 from tests.azure.sbsim import Context, Host, SimMessage, Subscription
+from tests.stores.delegating import DelegatingStore
 
 FUNCS = app_functions()
 BATCH = 100  # maxMessageBatchSize for the simulated ingest trigger
@@ -84,12 +85,12 @@ def stressed(messages: list[SimMessage]) -> list[SimMessage]:
     return out
 
 
-class FlakyStore(Store):
+class FlakyStore(DelegatingStore):
     """The real store, except that chosen appends fail as a storage outage would."""
 
     def __init__(self, inner: Store, fail_appends: set[int]) -> None:
-        self.inner, self.fail_appends, self.appends = inner, fail_appends, 0
-        self.location = inner.location
+        super().__init__(inner)
+        self.fail_appends, self.appends = fail_appends, 0
 
     def append(self, log: str, entries: Sequence[tuple[str, Json]]) -> list[tuple[int, Json]]:
         if log == EVENTS_LOG:
@@ -97,39 +98,6 @@ class FlakyStore(Store):
             if self.appends in self.fail_appends:
                 raise ConnectionError("simulated: storage unreachable")
         return self.inner.append(log, entries)
-
-    def get(self, kind: str, key: str) -> Entry | None:
-        return self.inner.get(kind, key)
-
-    def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Entry]:
-        return self.inner.get_many(kind, keys)
-
-    def scan(self, kind: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
-        return self.inner.scan(kind, prefix)
-
-    def put(self, kind: str, key: str, value: Json, *, expect: object = ANY) -> str:
-        return self.inner.put(kind, key, value, expect=expect)
-
-    def put_many(self, kind: str, items: Any) -> None:
-        self.inner.put_many(kind, items)
-
-    def delete(self, kind: str, key: str) -> None:
-        self.inner.delete(kind, key)
-
-    def read(self, log: str, after: int = 0, limit: int = 1000) -> list[tuple[int, Json]]:
-        return self.inner.read(log, after, limit)
-
-    def head(self, log: str) -> int:
-        return self.inner.head(log)
-
-    def seq_of(self, log: str, dedup_key: str) -> int | None:
-        return self.inner.seq_of(log, dedup_key)
-
-    def transaction(self) -> AbstractContextManager[None]:
-        return self.inner.transaction()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass
