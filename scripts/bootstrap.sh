@@ -15,7 +15,10 @@ reqs=requirements.txt
 stamp=.venv/.installed-$want
 if [ ! -f "$stamp" ] || [ "$reqs" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "Setting up .venv ($want dependencies)…" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$reqs"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  # (the grep drops this machine's notes about absent local package mirrors)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$reqs" \
+    2> >(grep -v "^WARNING: Location .* is ignored" >&2)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . \
+    2> >(grep -v "^WARNING: Location .* is ignored" >&2)
   touch "$stamp"
 fi

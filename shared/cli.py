@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ImportError as exc:  # a broken installation, not a usage problem
+        print(f"chargeops: failed: incomplete installation ({exc})", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
