@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from simulators.fleet import Charger, Fleet, make_fleet, stable_id
+
 __all__ = ["Fleet", "Truth", "generate", "nbfx_body"]
 
-_NS = uuid.UUID("2d7c3b9e-4f1a-4c8e-b6d2-9a0e1f3c5b7d")
 _HEADER = b"@\x06string\x083http://schemas.microsoft.com/2003/10/Serialization/"
-ZONES = ("Europe/Oslo", "Europe/Stockholm", "Europe/Berlin", "Europe/London")
 TELEMETRY_IDS = (150, 201, 202, 270, 501, 502, 503, 809, 810, -1)
 
 
@@ -42,62 +42,6 @@ def nbfx_body(text: bytes) -> bytes:
     return _HEADER + record + text + b"\x01"
 
 
-def _id(*parts: object) -> str:
-    return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
-
-
-@dataclass
-class Charger:
-    charger_id: str
-    serial: str
-    device_type: int
-    name: str
-    site_id: str
-
-
-@dataclass
-class Site:
-    site_id: str
-    name: str
-    time_zone: str
-    chargers: list[Charger] = field(default_factory=list)
-
-
-@dataclass
-class Fleet:
-    sites: list[Site]
-
-    @property
-    def chargers(self) -> list[Charger]:
-        return [c for s in self.sites for c in s.chargers]
-
-    def as_json(self) -> dict[str, Any]:
-        """Fleet file: installations with chargers, as the Zaptec API describes them."""
-        return {
-            "installations": [
-                {
-                    "Id": s.site_id,
-                    "Name": s.name,
-                    "TimeZoneIanaName": s.time_zone,
-                    "Active": True,
-                    "chargers": [
-                        {
-                            "Id": c.charger_id,
-                            "DeviceId": c.serial,
-                            "Name": c.name,
-                            "DeviceType": c.device_type,
-                            "InstallationId": s.site_id,
-                            "Active": True,
-                            "IsOnline": True,
-                        }
-                        for c in s.chargers
-                    ],
-                }
-                for s in self.sites
-            ]
-        }
-
-
 @dataclass
 class Truth:
     """What really happened in the generated day (times UTC)."""
@@ -107,28 +51,6 @@ class Truth:
     faults: list[dict[str, Any]] = field(default_factory=list)
     broken_lines: int = 0
     zero_charger_lines: int = 0
-
-
-def make_fleet(rng: random.Random, sites: int, chargers: int) -> Fleet:
-    fleet = Fleet([])
-    for s in range(sites):
-        site = Site(
-            _id("site", s), f"Site {chr(65 + s % 26)}{s // 26 or ''}", ZONES[s % len(ZONES)]
-        )
-        fleet.sites.append(site)
-    for i in range(chargers):
-        site = fleet.sites[i % sites]
-        go = rng.random() < 0.7
-        prefix = rng.choice(("ZAP", "GPN")) if go else "ZCS"
-        charger = Charger(
-            charger_id=_id("charger", i),
-            serial=f"{prefix}{100000 + i:06d}",
-            device_type=4 if go else 1,
-            name=f"{site.name} #{len(site.chargers) + 1}",
-            site_id=site.site_id,
-        )
-        site.chargers.append(charger)
-    return fleet
 
 
 @dataclass(order=True)
@@ -298,8 +220,8 @@ def _session(
     number: int,
 ) -> None:
     rng, c = day.rng, day.c
-    sid = _id("session", c.charger_id, number)
-    user = _id("user", rng.randint(1, 40))
+    sid = stable_id("session", c.charger_id, number)
+    user = stable_id("user", rng.randint(1, 40))
     token = f"nfc-{rng.randint(0x10000000, 0xFFFFFFFF):08X}" if rng.random() < 0.7 else ""
     if rng.random() < 0.5:  # the session id sometimes precedes the car (710)
         day.emit(721, at - timedelta(seconds=1), sid)
@@ -313,7 +235,7 @@ def _session(
     segments = [(at, sid)]
     if moved:  # cable moved to another car halfway: new 721, no disconnect (evcc #25027)
         mid = at + length / 2
-        sid2 = _id("session", c.charger_id, number, "moved")
+        sid2 = stable_id("session", c.charger_id, number, "moved")
         segments = [(at, sid), (mid, sid2)]
     for k, (seg_start, seg_id) in enumerate(segments):
         seg_end = segments[k + 1][0] if k + 1 < len(segments) else end
