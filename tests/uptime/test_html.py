@@ -1,0 +1,99 @@
+"""The HTML report rendered by headless Chromium: the page's script runs, and the DOM a
+reader sees shows the hand-computed figures in its tables *and* its charts (daily bars
+per site, an outage timeline per charger); a screenshot shows the charts painted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.uptime.browser import Node, dump_dom, parse, png_colours, screenshot
+from tests.uptime.conftest import Replayed, cli
+from tests.uptime.helpers import SITE_A, SITE_B, charger
+
+DOWN, OK = (0xD1, 0x49, 0x5B), (0x2E, 0x8B, 0x57)  # the page's --down and --ok colours
+
+
+@pytest.fixture(scope="module")
+def page(replayed: Replayed) -> Path:
+    done = cli("report", "uptime", "--from", "2026-04-25T12:00:00Z", "--to", "2026-04-27",
+               "--state", str(replayed.state), "--config", str(replayed.config),
+               "--format", "html", "--output", "uptime.html", cwd=replayed.folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return replayed.folder / "uptime.html"
+
+
+@pytest.fixture(scope="module")
+def dom(page: Path, tmp_path_factory: pytest.TempPathFactory) -> Node:
+    return parse(dump_dom(page, tmp_path_factory.mktemp("chromium-profile")))
+
+
+def cell(row: Node, key: str) -> str:
+    (td,) = row.find("td", data_key=key)
+    return td.all_text
+
+
+def test_page_is_self_contained(page: Path) -> None:
+    text = page.read_text("utf-8")
+    assert "<script src" not in text
+    assert "<link" not in text
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in text
+
+
+def test_script_ran_without_error(dom: Node) -> None:
+    (body,) = dom.find("body")
+    assert "data-error" not in body.attrs, body.attrs.get("data-error")
+    assert body.attrs.get("data-rendered") == "ok"
+
+
+def test_tables_show_the_hand_computed_figures(dom: Node) -> None:
+    # window 2026-04-25 12:00 -> 2026-04-27 00:00 = 36 h = 2160 min per charger
+    (a,) = dom.find("tr", data_site=SITE_A)
+    (b,) = dom.find("tr", data_site=SITE_B)
+    assert cell(a, "uptime_percent") == f"{(4320 - 30) / 4320 * 100:.3f}"  # 99.306
+    assert cell(b, "uptime_percent") == f"{(4320 - 240) / 4320 * 100:.3f}"  # 94.444
+    (one,) = dom.find("tr", data_charger=charger(1))
+    assert (cell(one, "outage_minutes"), cell(one, "excluded_minutes")) == ("90.0", "60.0")
+    (three,) = dom.find("tr", data_charger=charger(3))
+    assert cell(three, "outage_minutes") == "120.0"  # 25th 23:00 -> 26th 01:00, all inside
+    (kpi,) = dom.find("div", id="kpi-fleet")
+    assert kpi.all_text.startswith(f"{(8640 - 270) / 8640 * 100:.3f} %")
+
+
+def test_daily_bars_per_site(dom: Node) -> None:
+    bars = {(r.attrs["data-site"], r.attrs["data-day"]): r for r in dom.find("rect", class_="day")}
+    assert set(bars) == {(s, d) for s in (SITE_A, SITE_B) for d in ("2026-04-25", "2026-04-26")}
+    # the 25th is a half day (12:00-24:00, 720 min per charger): site B's charger 3 is down
+    # 23:00-24:00 -> (1440 - 60) / 1440; the 26th: A loses 30, B loses 60 + 120 of 2880
+    assert bars[(SITE_B, "2026-04-25")].attrs["data-uptime"] == f"{1380 / 1440 * 100:.3f}"
+    assert bars[(SITE_A, "2026-04-25")].attrs["data-uptime"] == "100.000"
+    assert bars[(SITE_A, "2026-04-26")].attrs["data-uptime"] == f"{2850 / 2880 * 100:.3f}"
+    assert bars[(SITE_B, "2026-04-26")].attrs["data-uptime"] == f"{2700 / 2880 * 100:.3f}"
+    assert "below" in bars[(SITE_B, "2026-04-26")].attrs["class"]  # 93.75 < 97
+    assert "below" not in bars[(SITE_A, "2026-04-26")].attrs["class"]
+    (tip,) = bars[(SITE_B, "2026-04-26")].find("title")
+    assert tip.all_text == "Site B 2026-04-26: 93.750 % (180.0 min down)"
+
+
+def test_outage_timeline_per_charger(dom: Node) -> None:
+    rows = {g.attrs["data-charger"]: g for g in dom.find("g", class_="row")}
+    assert set(rows) == {charger(1), charger(3), charger(4)}  # charger 2 had no outage
+    one = rows[charger(1)]
+    down = [t.all_text for r in one.find("rect", data_kind="down") for t in r.find("title")]
+    assert down == ["Charger 1 — RELAY_WELDED: 2026-04-26 11:00 – 2026-04-26 11:30 UTC, 30.0 min"]
+    excluded = [t.all_text for r in one.find("rect", data_kind="excluded") for t in r.find("title")]
+    assert excluded == [
+        "Charger 1 — excluded (maintenance: planned maintenance): 2026-04-26 10:00 – "
+        "2026-04-26 11:00 UTC, 60.0 min"
+    ]
+    assert len(rows[charger(4)].find("rect", data_kind="down")) == 1
+    (note,) = dom.find("p", id="timeline-note")
+    assert note.all_text == "3 chargers with outages shown; 1 had none."
+
+
+def test_screenshot_shows_painted_charts(page: Path, tmp_path: Path) -> None:
+    colours = png_colours(screenshot(page, tmp_path / "profile", tmp_path / "shot.png"))
+    assert colours.get(DOWN, 0) > 200  # red: outage segments and the bar below target
+    assert colours.get(OK, 0) > 200  # green: bars at or above target
