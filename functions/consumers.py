@@ -67,6 +67,8 @@ def consume(worker: Worker, name: str, msg: func.ServiceBusMessage, invocation_i
             rt = worker.runtime()
             outcomes = rt.deliverer.outcomes
             try:
+                if name == "tickets":
+                    rt.uptime.handle(event)  # the outage ledger: idempotent, no delivery
                 _consumer(rt, name).handle(event)  # tickets raise DeliveryPending themselves
             except Exception:
                 worker.counters.messages(1, name, "failed")

@@ -1,4 +1,5 @@
-"""Timers: ``offline_watchdog`` (every minute) and ``registry_refresh`` (hourly).
+"""Timers: ``offline_watchdog`` (every minute), ``registry_refresh`` (every 30 minutes;
+a fresh registry costs nothing) and ``uptime_report`` (monthly).
 
 The watchdog is what makes wall-clock time pass for the core in Azure. Each run: parked
 messages are fed in; sessions whose wait for CompletedSession (723) is over get one
@@ -20,7 +21,7 @@ import azure.functions as func
 
 from functions.worker import Worker, current
 
-__all__ = ["STATE_LOOKUPS", "bp", "refresh_registry", "watchdog"]
+__all__ = ["STATE_LOOKUPS", "bp", "refresh_registry", "uptime_report_run", "watchdog"]
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 log = logging.getLogger("chargeops.timers")
@@ -49,6 +50,27 @@ def registry_refresh(timer: func.TimerRequest, context: func.Context) -> None:
 
     with correlate(invocation_id=context.invocation_id, function="registry_refresh"):
         refresh_registry(current())
+
+
+@bp.function_name("uptime_report")
+@bp.timer_trigger(arg_name="timer", schedule="%UPTIME_REPORT_SCHEDULE%", run_on_startup=False)
+def uptime_report(timer: func.TimerRequest, context: func.Context) -> None:
+    from shared.telemetry import correlate  # noqa: PLC0415
+
+    with correlate(invocation_id=context.invocation_id, function="uptime_report"):
+        uptime_report_run(current())
+
+
+def uptime_report_run(worker: Worker) -> list[dict[str, Any]]:
+    """Last month's availability as ``report.uptime`` events, routed like any event."""
+    from shared.uptime.monthly import monthly_report  # noqa: PLC0415
+
+    rt = worker.runtime()
+    events = monthly_report(rt.config, rt.store, rt.deliverer, worker.now())
+    failed = [o for o in rt.deliverer.outcomes if o.status == "failed"]
+    log.info("uptime_report: %d report events, %d deliveries failed", len(events), len(failed))
+    _publish(worker)
+    return events
 
 
 def watchdog(worker: Worker) -> dict[str, Any]:

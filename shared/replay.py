@@ -24,6 +24,8 @@ from shared.ingest import EVENTS_LOG, REJECTIONS_LOG
 from shared.runtime import Runtime
 from shared.sinks import FileSink
 from shared.summary import Summary
+from shared.uptime.ledger import SUBSCRIPTION as UPTIME
+from shared.uptime.ledger import for_uptime
 
 __all__ = ["CHUNK", "InputError", "ReplayOptions", "replay"]
 
@@ -58,6 +60,7 @@ def replay(rt: Runtime, opts: ReplayOptions, progress: Progress | None = None) -
     subscriptions = [
         (Subscription(rt.store, TICKETS, for_tickets), rt.tickets),
         (Subscription(rt.store, FINANCE, for_finance), rt.finance),
+        (Subscription(rt.store, UPTIME, for_uptime), rt.uptime),
     ]
     ingest = rt.ingest
     ingest.start()

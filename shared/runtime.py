@@ -22,6 +22,7 @@ from shared.registry_view import RegistryView
 from shared.stores.base import Store
 from shared.targets import build_targets
 from shared.tickets import build_tickets_consumer, log_backlog
+from shared.uptime.ledger import build_outage_recorder
 
 __all__ = ["Consumer", "Runtime", "build_runtime"]
 
@@ -40,6 +41,7 @@ class Runtime:
     deliverer: Deliverer
     tickets: Consumer
     finance: Consumer
+    uptime: Consumer  # the outage ledger (shared.uptime)
     http: httpx.Client
 
     def close(self) -> None:
@@ -59,4 +61,14 @@ def build_runtime(
     tickets = build_tickets_consumer(
         config, store, deliverer, backlog=log_backlog(store) if data_clock else None
     )
-    return Runtime(config, store, ingest, deliverer, tickets=tickets, finance=finance, http=client)
+    uptime = build_outage_recorder(config, store)
+    return Runtime(
+        config,
+        store,
+        ingest,
+        deliverer,
+        tickets=tickets,
+        finance=finance,
+        uptime=uptime,
+        http=client,
+    )

@@ -73,6 +73,15 @@ def test_every_function_and_binding() -> None:
                 "runOnStartup": False,
             }
         ],
+        "uptime_report": [
+            {
+                "direction": "IN",
+                "type": "timerTrigger",
+                "name": "timer",
+                "schedule": "%UPTIME_REPORT_SCHEDULE%",
+                "runOnStartup": False,
+            }
+        ],
         "health": [
             {
                 "direction": "IN",

@@ -23,9 +23,11 @@ from tests.azure.conftest import (
     app_functions,
     batch_of,
     config_text,
+    nbfx,
     observation,
     session_observations,
     tick,
+    zaptec_message,
 )
 from tests.azure.sbsim import Context
 
@@ -227,3 +229,26 @@ def test_health_is_ok_when_all_is_well(harness: Harness) -> None:
     status, body = get_health()
     assert (status, body["status"], body["problems"]) == (200, "ok", [])
     assert worker_module.current() is harness.worker
+
+
+def test_the_monthly_uptime_report_is_routed_and_published(
+    harness_factory: Any, receiver: Any
+) -> None:
+    routed = "routes:\n  - match: {types: [report.uptime]}\n    targets: [ops]\n"
+    h = harness_factory(config=config_text(receiver.url).replace("routes:\n", routed, 1))
+    t0 = h.clock.now.replace(day=10, hour=8) - timedelta(days=30)  # a day in the last month
+    FUNCS["ingest"](
+        [
+            zaptec_message(nbfx(observation(CHARGER, -2, "0", t0)), "u1", t0),
+            zaptec_message(nbfx(observation(CHARGER, -2, "1", t0 + timedelta(hours=2))), "u2", t0),
+        ],
+        Context("ingest"),
+    )
+    FUNCS["uptime_report"](tick(), Context("uptime_report"))
+    reports = [r for r in receiver.requests if r["body"]["type"] == "report.uptime"]
+    assert reports, receiver.requests
+    assert "report.uptime" in published(h)
+    FUNCS["uptime_report"](tick(), Context("uptime_report"))
+    assert len([r for r in receiver.requests if r["body"]["type"] == "report.uptime"]) == len(
+        reports
+    )  # a re-run sends nothing
