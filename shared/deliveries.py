@@ -9,6 +9,7 @@ and ticket references (issue keys, sys_ids), never a request, a URL or a credent
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from shared.stores.base import Store
@@ -31,6 +32,11 @@ class DeliveryLog:
     def done(self, key: str) -> bool:
         record = self.get(key)
         return record is not None and record["status"] in DONE
+
+    def failed(self, key: str) -> bool:
+        """Its last outcome was a failure (it is pending, already reported)."""
+        record = self.get(key)
+        return record is not None and record.get("status") == "failed"
 
     def maybe_sent(self, key: str) -> bool:
         """True when an earlier run may have reached the target with this key."""
@@ -73,7 +79,15 @@ class DeliveryLog:
         return True
 
     def pending(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(key, entry.value) for key, entry in self.store.scan(_PENDING)]
+        return list(self.iter_pending())
+
+    def iter_pending(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The outbox, one notice at a time (it can be large while a target is down)."""
+        for key, entry in self.store.scan(_PENDING):
+            yield key, entry.value
+
+    def count_pending(self) -> int:
+        return sum(1 for _ in self.store.scan(_PENDING))
 
     def is_pending(self, key: str) -> bool:
         return self.store.get(_PENDING, key) is not None

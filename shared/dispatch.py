@@ -97,6 +97,12 @@ class Breaker:
             self._until[name] = self.clock() + COOL_DOWN  # one probe per cool-down
             return True
 
+    def tripped(self, name: str) -> bool:
+        """Down and still cooling off (asking does not use up the probe)."""
+        with self._lock:
+            until = self._until.get(name)
+            return until is not None and self.clock() < until
+
     def succeeded(self, name: str) -> None:
         with self._lock:
             self._failures.pop(name, None)
@@ -126,6 +132,7 @@ class _Result:
     error: str | None = None
     ref: dict[str, Any] | None = None
     retry: bool = False
+    held: bool = False  # not tried: its target's breaker is open
 
 
 @dataclass
@@ -185,9 +192,12 @@ class Deliverer:
     def flush(self) -> list[Outcome]:
         """Send everything in the outbox; returns the outcomes recorded."""
         chains: dict[tuple[str, str], list[_Job]] = {}
-        for key, stored in self.log.pending():
-            if stored["target"] not in self.targets:
+        for key, stored in self.log.iter_pending():
+            name = stored["target"]
+            if name not in self.targets:
                 continue  # target removed from config: stays pending, reported by status
+            if self.breaker.tripped(name) and self.log.failed(key):
+                continue  # already reported failed; it waits for the target's next probe
             job = _deserialise(key, stored)
             chain = job.notice.condition or str(job.notice.event.get("subject") or key)
             chains.setdefault((job.target, chain), []).append(job)
@@ -261,7 +271,8 @@ class Deliverer:
         if not target.supports(job.notice.action):
             return _Result(job, "skipped", error=f"{target.kind} does not take {job.notice.action}")
         if not self.breaker.allow(job.target):
-            return _Result(job, "failed", error="target down: left for the next run", retry=True)
+            error = "target down: left for the next run"
+            return _Result(job, "failed", error=error, retry=True, held=True)
         cfg = target.config
         timeout = cfg.timeout.total_seconds()
         statuses: list[int] = []
@@ -291,6 +302,8 @@ class Deliverer:
         return _Result(job, "failed", failure.status, done.attempts, failure.reason, retry=retry)
 
     def _record(self, result: _Result) -> Outcome | None:
+        if result.held and self.log.failed(result.job.key):
+            return None  # reported when it failed; a held retry is not a new outcome
         job, target = result.job, self.targets[result.job.target]
         notice = job.notice
         outcome = Outcome(

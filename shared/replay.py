@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from shared.consumers import FINANCE, TICKETS, Subscription, for_finance, for_tickets
 from shared.decode import Rejection, decode_line
@@ -52,7 +52,7 @@ def replay(rt: Runtime, opts: ReplayOptions, progress: Progress | None = None) -
     started = time.perf_counter()
     sinks = [
         FileSink(rt.store, EVENTS_LOG, opts.out / "events.jsonl"),
-        FileSink(rt.store, DELIVERIES_LOG, opts.out / "deliveries.jsonl"),
+        FileSink(rt.store, DELIVERIES_LOG, opts.out / "deliveries.jsonl", tally=_target_status),
         FileSink(rt.store, REJECTIONS_LOG, opts.out / "rejected.jsonl"),
     ]
     for sink in sinks:
@@ -76,6 +76,7 @@ def replay(rt: Runtime, opts: ReplayOptions, progress: Progress | None = None) -
                 consumer.tick(ingest.clock)
         for sink in sinks:
             sink.flush()
+        rt.deliverer.outcomes.clear()  # counted from deliveries.jsonl: memory stays flat
 
     rt.deliverer.retry_pending()
     settle()
@@ -100,14 +101,22 @@ def replay(rt: Runtime, opts: ReplayOptions, progress: Progress | None = None) -
     if progress is not None:
         progress(lines_done, -1)
     ingest.counts.events = sinks[0].written  # what this run added to events.jsonl
+    deliveries: dict[str, dict[str, int]] = {}
+    for tally, n in sinks[1].written.items():
+        target, status = tally.split("\x00")
+        deliveries.setdefault(target, {})[status] = n
     return Summary.of_run(
         ingest.counts,
-        rt.deliverer.outcomes,
-        pending=len(rt.deliverer.log.pending()),
+        deliveries,
+        pending=rt.deliverer.log.count_pending(),
         seconds=time.perf_counter() - started,
         out=opts.out,
         state=rt.store.location,
     )
+
+
+def _target_status(outcome: dict[str, Any]) -> str:
+    return f"{outcome.get('target')}\x00{outcome.get('status')}"
 
 
 def _lines(source: str) -> Iterator[tuple[int, str | Rejection | None, int]]:

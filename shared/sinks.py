@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from shared.stores.base import Store
 
@@ -23,10 +25,17 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 class FileSink:
     """Appends entries of one log to one JSONL file."""
 
-    def __init__(self, store: Store, log: str, path: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        log: str,
+        path: Path,
+        tally: Callable[[dict[str, Any]], str] = lambda value: str(value.get("type", "")),
+    ) -> None:
         self.store, self.log, self.path = store, log, path.resolve()
         self._key = f"{log}|{self.path}"
-        self.written: Counter[str] = Counter()  # entries written by this process, by "type"
+        self._tally = tally
+        self.written: Counter[str] = Counter()  # entries written by this process, by tally
 
     def open(self) -> None:
         """Create or recover the file so it matches what the store says it holds."""
@@ -56,7 +65,7 @@ class FileSink:
                 f.write(b"".join(_dumps(value).encode() + b"\n" for _, value in rows))
                 seq = rows[-1][0]
                 count += len(rows)
-                self.written.update(str(value.get("type", "")) for _, value in rows)
+                self.written.update(self._tally(value) for _, value in rows)
             f.flush()
             os.fsync(f.fileno())
             offset = f.tell()

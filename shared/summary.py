@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.dispatch import Outcome
 from shared.ingest import IngestCounts
 
 __all__ = ["Summary"]
@@ -32,16 +29,13 @@ class Summary:
     def of_run(
         cls,
         counts: IngestCounts,
-        outcomes: Iterable[Outcome],
+        deliveries: dict[str, dict[str, int]],
         *,
         pending: int,
         seconds: float,
         out: Path,
         state: str,
     ) -> Summary:
-        deliveries: dict[str, Counter[str]] = {}
-        for o in outcomes:
-            deliveries.setdefault(o.target, Counter())[o.status] += 1
         return cls(
             read=counts.read,
             accepted=counts.accepted,
