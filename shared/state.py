@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import sessions
@@ -23,6 +23,9 @@ from shared.transition import DUPLICATE, NO_VALUE, STALE, Detection, Transition
 
 __all__ = ["Detection", "Transition", "apply", "next_deadline", "seen", "tick"]
 
+# A CompletedSession this much older than the newest one seen is a replayed or very late
+# frame whose session is no longer among the recently completed ones: ignore it.
+_OLD_723 = timedelta(hours=12)
 _TRUE, _FALSE = (
     frozenset({"1", "true", "True", "TRUE"}),
     frozenset({"0", "false", "False", "FALSE"}),
@@ -33,14 +36,19 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
     """Apply one actionable observation (see module doc for the rules)."""
     state = _identify(state, obs)
     changes: dict[str, Any] = {}
-    if obs.state_id != StateId.COMPLETED_SESSION:  # 723s are deduplicated per session id
-        prev = state.last.get(obs.state_id)
+    prev = state.last.get(obs.state_id)
+    if obs.state_id != StateId.COMPLETED_SESSION:
         if prev is not None:
             if obs.timestamp < prev[0]:
                 return Transition(state, outcome=STALE)
             if obs.timestamp == prev[0] and obs.value == prev[1]:
                 return Transition(state, outcome=DUPLICATE)
         changes["last"] = {**state.last, obs.state_id: (obs.timestamp, obs.value)}
+    else:  # 723s dedupe per session; one far older than the newest is from another day
+        if prev is not None and obs.timestamp < prev[0] - _OLD_723:
+            return Transition(state, outcome=STALE)
+        if prev is None or obs.timestamp > prev[0]:
+            changes["last"] = {**state.last, obs.state_id: (obs.timestamp, None)}
     if obs.state_id == StateId.IS_ONLINE:  # sent by Zaptec's cloud: not proof of life
         return _is_online(replace(state, **changes) if changes else state, obs, rules)
     alive = Transition(state)

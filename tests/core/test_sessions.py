@@ -161,3 +161,16 @@ def test_null_signed_session_and_broken_ocmf_are_carried_not_fatal() -> None:
 def test_a_bad_723_is_rejected() -> None:
     run = Run().feed([o(723, 1, '{"Energy": 3}'), o(723, 2, "not json")])
     assert [getattr(x, "code", None) for x in run.outcomes] == ["invalid_completed_session"] * 2
+
+
+def test_a_723_from_long_before_the_newest_one_is_stale() -> None:
+    old = "11111111-1111-2222-3333-444455556666"
+    run = Run().feed(
+        [
+            o(723, 10, completed(old, 1, 9, 3.0)),
+            o(723, 24 * 60, completed(SID, 23 * 60, 24 * 60 - 1, 5.0)),
+            o(723, 10, completed(old, 1, 9, 3.0)),  # replayed long after: ignored, not reapplied
+        ]
+    )
+    assert len(run.of("session.completed")) == 2
+    assert run.outcomes[-1] == "stale"
