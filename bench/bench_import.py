@@ -8,7 +8,7 @@ Measures, each in a fresh interpreter as a new Functions worker would be:
 - the same batch again in the same worker (the warm path).
 
 Usage: .venv/bin/python bench/bench_import.py [--runs 10]
-Prints a Markdown table (median and worst of the runs); numbers go to docs/bench-azure.md.
+Prints a Markdown table (median and worst of the runs); numbers go to docs/benchmarks.md.
 No timing is asserted anywhere.
 """
 

@@ -13,7 +13,7 @@ so hours of schedule take seconds; every count below is measured, none computed.
   (10 calls per charger-hour, what custom-components/zaptec PR #190 does).
 
 Usage: .venv/bin/python bench/bench_registry.py [--quick]
-Prints Markdown; numbers go to docs/bench-registry.md. No timing is asserted anywhere.
+Prints Markdown; numbers go to docs/benchmarks.md. No timing is asserted anywhere.
 """
 
 from __future__ import annotations

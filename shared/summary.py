@@ -49,6 +49,10 @@ class Summary:
             state=state,
         )
 
+    @property
+    def peak_rss_mb(self) -> float | None:
+        return _peak_rss_mb()
+
     def as_json(self) -> dict[str, Any]:
         return {
             "read": self.read,
@@ -62,6 +66,7 @@ class Summary:
             "pending_deliveries": self.pending_deliveries,
             "seconds": round(self.seconds, 3),
             "messages_per_second": round(self.read / self.seconds) if self.seconds > 0 else None,
+            "peak_rss_mb": self.peak_rss_mb,
             "out": self.out,
             "state": self.state,
             **self.extra,
@@ -92,3 +97,16 @@ def _breakdown(counts: dict[str, int]) -> str:
     if not counts:
         return ""
     return "  (" + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")"
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's own peak resident memory (Linux VmHWM). Not getrusage: a child
+    started by fork/vfork inherits its parent's high-water mark in ru_maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None

@@ -15,7 +15,6 @@ import json
 import os
 import pickle
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -213,11 +212,6 @@ def finish_deliveries(capture: Capture, out: Path, config: Path, found: dict[str
         runs.summaries.append(json.loads(done.stdout))
         runs.runs += 1
     raise AssertionError(f"deliveries still pending: {runs.summaries[-1]}")
-
-
-def peak_rss_mb() -> float:
-    """Largest resident set of any child process waited for so far (Linux: KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def jsonl(path: Path) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The operator proof at CI size (docs/bench-uptime.md has the month of 500 chargers):
+"""The operator proof at CI size (docs/benchmarks.md has the month of 500 chargers):
 two days of a 40-charger fleet replayed against receivers that fail one request in ten,
 the replay SIGKILLed at random points several times; afterwards every event, ticket,
 session and finance record exactly once at its receiver, and uptime as the truth says."""
