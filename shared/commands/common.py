@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from shared.cli import UsageError
 from shared.config import Config, ConfigError, default_config, load_config
 from shared.stores.base import Store
 from shared.stores.factory import StoreConfigError, open_store
+from shared.timestamps import parse_utc
 
-__all__ = ["add_common", "resolve_config", "resolve_store"]
+__all__ = [
+    "add_common",
+    "date_window",
+    "parse_day",
+    "require_state",
+    "resolve_config",
+    "resolve_store",
+]
 
 
 def add_common(parser: argparse.ArgumentParser, *, out: bool = False) -> None:
@@ -52,3 +61,33 @@ def resolve_store(args: argparse.Namespace, out_dir: Path) -> Store:
         return open_store(state)
     except StoreConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def parse_day(text: str, option: str) -> datetime:
+    """``YYYY-MM-DD`` is UTC midnight; otherwise an RFC 3339 time (naive = UTC)."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        return parse_utc(text)
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r}: not a date (use YYYY-MM-DD or e.g. 2026-04-01T00:00:00Z)"
+        ) from None
+
+
+def date_window(since: str, until: str) -> tuple[datetime, datetime]:
+    """``--from``/``--to`` as the UTC window [from, to)."""
+    start, end = parse_day(since, "--from"), parse_day(until, "--to")
+    if end <= start:
+        raise UsageError("--to must be after --from")
+    return start, end
+
+
+def require_state(args: argparse.Namespace, out_dir: Path) -> None:
+    """Commands that read results need a state that exists (replay creates one)."""
+    if args.state and args.state != "table" and not Path(args.state).exists():
+        raise UsageError(f"--state {args.state}: no such state file")
+    if not args.state and not (out_dir / "state.sqlite3").exists():
+        raise UsageError(
+            f"--state: no state at {out_dir}/state.sqlite3 (run replay, or give --state)"
+        )

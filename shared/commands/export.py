@@ -6,18 +6,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from shared.cli import UsageError
-from shared.commands.common import add_common, resolve_config, resolve_store
+from shared.commands.common import (
+    add_common,
+    date_window,
+    require_state,
+    resolve_config,
+    resolve_store,
+)
 from shared.finance.export import row_of, select, totals, write_csv, write_jsonl
 from shared.finance.ledger import Ledger
 from shared.finance.sites import SiteResolver
-from shared.timestamps import parse_utc
 
-__all__ = ["parse_day", "register", "run"]
+__all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
@@ -58,14 +62,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    since, until = parse_day(args.since, "--from"), parse_day(args.until, "--to")
-    if until <= since:
-        raise UsageError("--to must be after --from")
+    since, until = date_window(args.since, args.until)
     out_dir = Path("out")
-    if args.state and args.state != "table" and not Path(args.state).exists():
-        raise UsageError(f"--state {args.state}: no such state file")
-    if not args.state and not (out_dir / "state.sqlite3").exists():
-        raise UsageError("--state: no state at out/state.sqlite3 (run replay, or give --state)")
+    require_state(args, out_dir)
     config = resolve_config(args, out_dir)
     store = resolve_store(args, out_dir)
     try:
@@ -86,18 +85,6 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print("export: no records in the window", file=sys.stderr)
     return 0
-
-
-def parse_day(text: str, option: str) -> datetime:
-    """``YYYY-MM-DD`` is UTC midnight; otherwise an RFC 3339 time (naive = UTC)."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-        return parse_utc(text)
-    except ValueError:
-        raise UsageError(
-            f"{option} {text!r}: not a date (use YYYY-MM-DD or e.g. 2026-04-01T00:00:00Z)"
-        ) from None
 
 
 def _write(

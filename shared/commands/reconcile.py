@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.cli import UsageError
-from shared.commands.common import add_common, resolve_config, resolve_store
-from shared.commands.export import parse_day
+from shared.commands.common import add_common, date_window, parse_day, resolve_config, resolve_store
 from shared.config import Config
 from shared.deliveries import DELIVERIES_LOG
 from shared.finance.eosvolt import EosvoltAuthError, EosvoltClient
@@ -60,9 +59,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    since, until = parse_day(args.since, "--from"), parse_day(args.until, "--to")
-    if until <= since:
-        raise UsageError("--to must be after --from")
+    since, until = date_window(args.since, args.until)
     when = parse_day(args.at, "--at") if args.at else datetime.now(UTC).replace(microsecond=0)
     out = Path(args.out or "out")
     config = resolve_config(args, out)

@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from shared.cli import UsageError
-from shared.commands.common import add_common, resolve_config, resolve_store
-from shared.commands.export import parse_day
+from shared.commands.common import (
+    add_common,
+    date_window,
+    require_state,
+    resolve_config,
+    resolve_store,
+)
 from shared.uptime.html import as_html
 from shared.uptime.render import as_csv, as_json_text, as_table
 from shared.uptime.report import UptimeReport, build_report
@@ -63,14 +68,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    since, until = parse_day(args.since, "--from"), parse_day(args.until, "--to")
-    if until <= since:
-        raise UsageError("--to must be after --from")
+    since, until = date_window(args.since, args.until)
     out_dir = Path("out")
-    if args.state and args.state != "table" and not Path(args.state).exists():
-        raise UsageError(f"--state {args.state}: no such state file")
-    if not args.state and not (out_dir / "state.sqlite3").exists():
-        raise UsageError("--state: no state at out/state.sqlite3 (run replay, or give --state)")
+    require_state(args, out_dir)
     config = resolve_config(args, out_dir)
     store = resolve_store(args, out_dir)
     try:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import event_id
-from shared.registry.records import digest
+from shared.registry.records import TRACKED, digest
 from shared.timestamps import format_utc
 
 __all__ = [
@@ -30,19 +30,7 @@ ADDED, REMOVED, CHANGED = (
     "registry.charger.changed",
 )
 MESSAGING_CHANGED, MESSAGING_IDLE = "registry.messaging.changed", "registry.messaging.idle"
-_DATA_FIELDS = (
-    "charger_id",
-    "serial",
-    "name",
-    "site_id",
-    "site_name",
-    "time_zone",
-    "circuit_id",
-    "circuit_name",
-    "device_type",
-    "active",
-    "installation_active",
-)
+_DATA_FIELDS = ("charger_id", *TRACKED)  # what a registry event carries about the charger
 
 
 def charger_event(
