@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ from shared.events import ChargerOffline, ChargerOnline, cloudevent
 from shared.stores.sqlite import SqliteStore
 from shared.targets import build_targets
 from shared.tickets import TicketsConsumer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's tests/
+from tests.loopback import serving
 
 T0 = datetime(2026, 4, 26, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -118,15 +121,8 @@ class _Ok(BaseHTTPRequestHandler):
 
 @contextmanager
 def receiver() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Ok) as url:
+        yield url
 
 
 def main() -> None:

@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from shared.finance.session import BillableSession
+from tests.loopback import serving
 
 CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
 SERIAL = "ZAP000123"
@@ -195,12 +196,6 @@ def serve(script: Script) -> Iterator[Server]:
         def log_message(self, *args: Any) -> None:
             """Quiet."""
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_box.append(Server(f"http://127.0.0.1:{httpd.server_address[1]}"))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, poll=0.01) as url:
+        server_box.append(Server(url))
         yield server_box[0]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

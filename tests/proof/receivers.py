@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import serving
+
 
 class Receiver:
     def __init__(self, failure_rate: float = 0.0, seed: int = 0) -> None:
@@ -97,12 +99,5 @@ def serve(receiver: Receiver) -> Iterator[str]:
         def handle_error(self, request: Any, client_address: Any) -> None:
             """A sender killed mid-request resets its connection: expected here."""
 
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, server_class=Server) as url:
+        yield url

@@ -16,12 +16,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jsonschema  # type: ignore[import-untyped]
+
+from tests.loopback import serving
 
 PD_SCHEMA = json.loads(
     (Path(__file__).parent / "data" / "pagerduty_events_v2.schema.json").read_text()
@@ -432,16 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def serve(vendor: Vendor) -> Iterator[str]:
     """Run ``vendor`` on 127.0.0.1 (a free port) for the block; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.vendor = vendor  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler, poll=0.02, vendor=vendor) as url:
+        yield url
 
 
 def free_port() -> int:
