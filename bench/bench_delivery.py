@@ -26,14 +26,14 @@ from typing import Any
 
 import httpx
 
-from shared.config import Config
-from shared.deliveries import DeliveryLog
-from shared.delivery import Sender
-from shared.dispatch import Deliverer
-from shared.events import ChargerOffline, ChargerOnline, cloudevent
-from shared.stores.sqlite import SqliteStore
-from shared.targets import build_targets
-from shared.tickets import TicketsConsumer
+from shared.adapters.http import Sender
+from shared.config.loader import Config
+from shared.consumers.tickets.consumer import TicketsConsumer
+from shared.events.model import ChargerOffline, ChargerOnline, cloudevent
+from shared.notify.dispatch import Deliverer
+from shared.notify.outbox import DeliveryLog
+from shared.notify.targets import build_targets
+from shared.storage.sqlite import SqliteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's tests/
 from tests.loopback import serving

@@ -17,13 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from shared.finance.cdr import Change, SiteFacts, build_record
-from shared.finance.ledger import Ledger
-from shared.finance.pricing import MeterPoint, price_session
-from shared.finance.session import BillableSession
-from shared.finance.settings import FinanceConfig
-from shared.finance.sites import SiteResolver
-from shared.stores.sqlite import SqliteStore
+from shared.consumers.finance.cdr import Change, SiteFacts, build_record
+from shared.consumers.finance.config import FinanceConfig
+from shared.consumers.finance.ledger import Ledger
+from shared.consumers.finance.pricing import MeterPoint, price_session
+from shared.consumers.finance.session import BillableSession
+from shared.consumers.finance.sites import SiteResolver
+from shared.storage.sqlite import SqliteStore
 
 CONFIG = FinanceConfig.model_validate(
     {

@@ -73,9 +73,9 @@ sent = Sent()
 t2 = time.perf_counter()
 import httpx
 from functions import worker
-from shared.settings import AppSettings
-from shared.stores.sqlite import SqliteStore
-from shared.telemetry import Counters, setup
+from shared.adapters.app_settings import AppSettings
+from shared.storage.sqlite import SqliteStore
+from shared.adapters.telemetry import Counters, setup
 setup({})
 worker.install(worker.Worker(env={}, store=SqliteStore(STATE), http=httpx.Client(),
     counters=Counters(), settings=AppSettings(), sender_factory=lambda: sent))

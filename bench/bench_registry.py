@@ -29,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shared.registry import refresh
-from shared.stores.sqlite import SqliteStore
+from shared.storage.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
-from shared.zaptec.settings import ZaptecConfig
+from shared.zaptec.config import ZaptecConfig
 from simulators.zaptec_api import VirtualClock, ZaptecSimulator, generate_fleet
 
 PER_SITE = 10

@@ -116,7 +116,7 @@ def pyzaptec_decoder() -> ModuleType | None:
 
 
 def decode_rates(path: Path, repeat: int) -> dict[str, float]:
-    from shared.decode import Rejection, decode_body  # noqa: PLC0415
+    from shared.inbound.decode import Rejection, decode_body  # noqa: PLC0415
 
     data = [b for b in bodies(path) if not isinstance(decode_body(b), Rejection)]  # both can read
     best_ours = min(_timed(lambda: [decode_body(b) for b in data]) for _ in range(repeat))
@@ -133,7 +133,7 @@ def decode_rates(path: Path, repeat: int) -> dict[str, float]:
         rates["pyzaptec_per_s"] = len(data) / best_theirs
         rates["speedup"] = best_theirs / best_ours
         # The NBFX layer alone: their decoder's output is the JSON text, so is ours.
-        from shared.nbfx import string_content  # noqa: PLC0415
+        from shared.inbound.nbfx import string_content  # noqa: PLC0415
 
         nbfx_ours = min(_timed(lambda: [string_content(b) for b in data]) for _ in range(repeat))
         nbfx_theirs = min(_timed(lambda: [decoder(b) for b in data]) for _ in range(repeat))

@@ -19,7 +19,7 @@ import azure.functions as func
 from functions.worker import Worker, current
 
 if TYPE_CHECKING:
-    from shared.runtime import Consumer, Runtime
+    from shared.app.compose import Consumer, Runtime
 
 __all__ = ["bp", "consume"]
 
@@ -53,8 +53,8 @@ def finance(msg: func.ServiceBusMessage, context: func.Context) -> None:
 
 def consume(worker: Worker, name: str, msg: func.ServiceBusMessage, invocation_id: str) -> None:
     """Run one consumer core on one event; raise (abandon) unless every delivery worked."""
-    from shared.servicebus import DeliveryFailed, decode_event  # noqa: PLC0415
-    from shared.telemetry import correlate  # noqa: PLC0415
+    from shared.adapters.servicebus import DeliveryFailed, decode_event  # noqa: PLC0415
+    from shared.adapters.telemetry import correlate  # noqa: PLC0415
 
     with correlate(
         invocation_id=invocation_id,
@@ -96,6 +96,6 @@ def _consumer(rt: Runtime, name: str) -> Consumer:
     notices at once and raises DeliveryPending unless all were delivered."""
     if name == "finance":
         return rt.finance
-    from shared.tickets import build_tickets_consumer  # noqa: PLC0415
+    from shared.consumers.tickets.consumer import build_tickets_consumer  # noqa: PLC0415
 
     return build_tickets_consumer(rt.config, rt.store, rt.deliverer, strict=True)

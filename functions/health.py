@@ -25,7 +25,7 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 @bp.function_name("health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.health import check  # noqa: PLC0415
+    from shared.app.health import check  # noqa: PLC0415
 
     worker = current()
     report = check(worker.store, worker.now(), _policy(worker))

@@ -23,8 +23,8 @@ import azure.functions as func
 from functions.worker import Worker, current
 
 if TYPE_CHECKING:
-    from shared.decode import Decoded
-    from shared.ingest import Ingest
+    from shared.app.ingest_unit import Ingest
+    from shared.inbound.decode import Decoded
 
 __all__ = ["Envelope", "bp", "handle_batch", "park", "unpark"]
 
@@ -43,7 +43,7 @@ _CONFLICT_RETRIES = 5
     cardinality="many",
 )
 def ingest(msgs: list[func.ServiceBusMessage], context: func.Context) -> None:
-    from shared.telemetry import correlate  # noqa: PLC0415
+    from shared.adapters.telemetry import correlate  # noqa: PLC0415
 
     with correlate(invocation_id=context.invocation_id, function="ingest"):
         handle_batch(current(), [Envelope.of(m) for m in msgs])
@@ -94,7 +94,7 @@ class Envelope:
 
 def handle_batch(worker: Worker, batch: Sequence[Envelope]) -> None:
     """Decode, track state, commit (state, events and rejections: the outbox), publish."""
-    from shared.config import ConfigError  # noqa: PLC0415
+    from shared.config.loader import ConfigError  # noqa: PLC0415
 
     if not batch:
         return
@@ -122,8 +122,8 @@ def commit_with_retry(
     """Apply and commit; another instance writing the same charger first is a Conflict,
     and running the batch again on fresh state is idempotent, so retry here rather than
     make Zaptec redeliver (its dead-letter queue is not ours)."""
-    from shared.ingest import IngestCounts  # noqa: PLC0415
-    from shared.stores.base import Conflict  # noqa: PLC0415
+    from shared.app.ingest_unit import IngestCounts  # noqa: PLC0415
+    from shared.storage.base import Conflict  # noqa: PLC0415
 
     for attempt in range(1, _CONFLICT_RETRIES + 1):
         feed(ingest, batch, decoded)
@@ -140,7 +140,7 @@ def commit_with_retry(
 
 def decode_all(batch: Sequence[Envelope]) -> list[Decoded]:
     """Every body decodes to something; a decoder bug becomes a rejection, never a raise."""
-    from shared.decode import Rejection, decode_body  # noqa: PLC0415
+    from shared.inbound.decode import Rejection, decode_body  # noqa: PLC0415
 
     out: list[Decoded] = []
     for env in batch:
@@ -154,7 +154,7 @@ def decode_all(batch: Sequence[Envelope]) -> list[Decoded]:
 def look_up_unknown(worker: Worker, decoded: Sequence[Decoded]) -> None:
     """Chargers the registry does not know yet: one coalesced Zaptec lookup each, so their
     events carry site and name. Best effort: never fails the batch."""
-    from shared.observations import Observation  # noqa: PLC0415
+    from shared.inbound.observations import Observation  # noqa: PLC0415
 
     client = worker.zaptec()
     if client is None:
@@ -164,7 +164,7 @@ def look_up_unknown(worker: Worker, decoded: Sequence[Decoded]) -> None:
         return
     try:
         from shared.registry.lookup import UnknownChargerLookup  # noqa: PLC0415
-        from shared.registry_view import RegistryView  # noqa: PLC0415
+        from shared.registry.view import RegistryView  # noqa: PLC0415
 
         view = RegistryView(worker.store)
         unknown = [(cid, serial) for cid, serial in pairs.items() if view.lookup(cid) is None]
@@ -179,7 +179,7 @@ def feed(
     ingest: Ingest, batch: Sequence[Envelope], decoded: Sequence[Decoded] | None = None
 ) -> None:
     """Every message becomes state, an ignored count or a rejection: none raises."""
-    from shared.decode import Rejection  # noqa: PLC0415
+    from shared.inbound.decode import Rejection  # noqa: PLC0415
 
     for env, item in zip(batch, decoded or decode_all(batch), strict=True):
         ref = _ref(env)
@@ -200,7 +200,7 @@ def feed(
 
 def publish(worker: Worker) -> None:
     """Send committed events to our topic; a failure is logged and left for later."""
-    from shared.servicebus import publish_pending  # noqa: PLC0415
+    from shared.adapters.servicebus import publish_pending  # noqa: PLC0415
 
     try:
         sender = worker.sender()
@@ -213,7 +213,7 @@ def publish(worker: Worker) -> None:
 
 def park(worker: Worker, batch: Sequence[Envelope], reason: str) -> None:
     """Keep messages we cannot process now; the watchdog feeds them in once we can."""
-    from shared.health import PARKED_LOG  # noqa: PLC0415
+    from shared.app.health import PARKED_LOG  # noqa: PLC0415
 
     worker.store.append(
         PARKED_LOG, [(env.dedup, {**env.as_json(), "reason": reason[:300]}) for env in batch]
@@ -224,7 +224,7 @@ def park(worker: Worker, batch: Sequence[Envelope], reason: str) -> None:
 
 def unpark(worker: Worker, page: int = 500) -> int:
     """Feed parked messages through ingest (watchdog); returns how many were taken."""
-    from shared.health import PARKED_CURSOR, PARKED_LOG  # noqa: PLC0415
+    from shared.app.health import PARKED_CURSOR, PARKED_LOG  # noqa: PLC0415
 
     entry = worker.store.get(*PARKED_CURSOR)
     after = int(entry.value["seq"]) if entry else 0
@@ -254,8 +254,8 @@ def _ref(env: Envelope) -> dict[str, Any]:
 
 def _mark_last_message(worker: Worker, batch: Sequence[Envelope]) -> None:
     """``meta/last_message``: newest enqueue time seen (the registry's idle check reads it)."""
-    from shared.health import LAST_MESSAGE  # noqa: PLC0415
-    from shared.stores.base import AlreadyExists, Conflict  # noqa: PLC0415
+    from shared.app.health import LAST_MESSAGE  # noqa: PLC0415
+    from shared.storage.base import AlreadyExists, Conflict  # noqa: PLC0415
     from shared.timestamps import format_utc, parse_utc  # noqa: PLC0415
 
     newest = max((e.enqueued_at for e in batch if e.enqueued_at), default=None) or worker.now()

@@ -35,7 +35,7 @@ class StepsFailed(RuntimeError):
 @bp.function_name("offline_watchdog")
 @bp.timer_trigger(arg_name="timer", schedule="%OFFLINE_WATCHDOG_SCHEDULE%", run_on_startup=False)
 def offline_watchdog(timer: func.TimerRequest, context: func.Context) -> None:
-    from shared.telemetry import correlate  # noqa: PLC0415
+    from shared.adapters.telemetry import correlate  # noqa: PLC0415
 
     with correlate(invocation_id=context.invocation_id, function="offline_watchdog"):
         if timer.past_due:
@@ -46,7 +46,7 @@ def offline_watchdog(timer: func.TimerRequest, context: func.Context) -> None:
 @bp.function_name("registry_refresh")
 @bp.timer_trigger(arg_name="timer", schedule="%REGISTRY_REFRESH_SCHEDULE%", run_on_startup=False)
 def registry_refresh(timer: func.TimerRequest, context: func.Context) -> None:
-    from shared.telemetry import correlate  # noqa: PLC0415
+    from shared.adapters.telemetry import correlate  # noqa: PLC0415
 
     with correlate(invocation_id=context.invocation_id, function="registry_refresh"):
         refresh_registry(current())
@@ -55,7 +55,7 @@ def registry_refresh(timer: func.TimerRequest, context: func.Context) -> None:
 @bp.function_name("uptime_report")
 @bp.timer_trigger(arg_name="timer", schedule="%UPTIME_REPORT_SCHEDULE%", run_on_startup=False)
 def uptime_report(timer: func.TimerRequest, context: func.Context) -> None:
-    from shared.telemetry import correlate  # noqa: PLC0415
+    from shared.adapters.telemetry import correlate  # noqa: PLC0415
 
     with correlate(invocation_id=context.invocation_id, function="uptime_report"):
         uptime_report_run(current())
@@ -63,7 +63,7 @@ def uptime_report(timer: func.TimerRequest, context: func.Context) -> None:
 
 def uptime_report_run(worker: Worker) -> list[dict[str, Any]]:
     """Last month's availability as ``report.uptime`` events, routed like any event."""
-    from shared.uptime.monthly import monthly_report  # noqa: PLC0415
+    from shared.consumers.uptime.monthly import monthly_report  # noqa: PLC0415
 
     rt = worker.runtime()
     events = monthly_report(rt.config, rt.store, rt.deliverer, worker.now())
@@ -75,7 +75,7 @@ def uptime_report_run(worker: Worker) -> list[dict[str, Any]]:
 
 def watchdog(worker: Worker) -> dict[str, Any]:
     """One pass; returns what each step did (also stored as ``meta/watchdog``)."""
-    from shared.health import WATCHDOG  # noqa: PLC0415
+    from shared.app.health import WATCHDOG  # noqa: PLC0415
     from shared.timestamps import format_utc  # noqa: PLC0415
 
     now = worker.now()
@@ -112,10 +112,10 @@ def _unpark(worker: Worker) -> int:
 
 def _state_fallback(worker: Worker, now: datetime) -> int:
     """Ask ``/state`` for the 723 of sessions whose wait is over; returns 723s found."""
-    from shared.charger import from_record  # noqa: PLC0415
-    from shared.decode import decode_fields  # noqa: PLC0415
-    from shared.ingest import CHARGER_KIND  # noqa: PLC0415
-    from shared.observations import Observation, StateId  # noqa: PLC0415
+    from shared.app.ingest_unit import CHARGER_KIND  # noqa: PLC0415
+    from shared.charger.model import from_record  # noqa: PLC0415
+    from shared.inbound.decode import decode_fields  # noqa: PLC0415
+    from shared.inbound.observations import Observation, StateId  # noqa: PLC0415
     from shared.zaptec.errors import BudgetExhausted, ZaptecError  # noqa: PLC0415
 
     waiting = [
@@ -176,7 +176,7 @@ def _tick_consumers(worker: Worker, now: datetime) -> int:
 
 
 def _publish(worker: Worker) -> int:
-    from shared.servicebus import publish_pending  # noqa: PLC0415
+    from shared.adapters.servicebus import publish_pending  # noqa: PLC0415
 
     result = publish_pending(worker.store, worker.sender())
     worker.counters.published(result.sent)
@@ -188,7 +188,7 @@ def _publish(worker: Worker) -> int:
 def refresh_registry(worker: Worker) -> dict[str, Any]:
     """Refresh the charger registry within the Zaptec budget, feed its IsOnline
     observations to ingest, publish its events; the run is recorded for ``health``."""
-    from shared.health import REGISTRY_REFRESH  # noqa: PLC0415
+    from shared.app.health import REGISTRY_REFRESH  # noqa: PLC0415
     from shared.registry import refresh  # noqa: PLC0415
     from shared.timestamps import format_utc  # noqa: PLC0415
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
-    from shared.config import Config
-    from shared.ingest import Ingest
-    from shared.runtime import Runtime
-    from shared.servicebus import MessageSender
-    from shared.settings import AppSettings
-    from shared.stores.base import Store
-    from shared.telemetry import Counters
+    from shared.adapters.app_settings import AppSettings
+    from shared.adapters.servicebus import MessageSender
+    from shared.adapters.telemetry import Counters
+    from shared.app.compose import Runtime
+    from shared.app.ingest_unit import Ingest
+    from shared.config.loader import Config
+    from shared.storage.base import Store
     from shared.zaptec.client import ZaptecClient
 
 __all__ = ["Worker", "current", "from_env", "install", "uninstall"]
@@ -67,14 +67,14 @@ class Worker:
 
     def ingest(self, *, data_clock: bool = False) -> Ingest:
         """Just ingest (no targets): it needs only the detection rules."""
-        from shared.ingest import Ingest  # noqa: PLC0415
-        from shared.registry_view import RegistryView  # noqa: PLC0415
+        from shared.app.ingest_unit import Ingest  # noqa: PLC0415
+        from shared.registry.view import RegistryView  # noqa: PLC0415
 
         rules = self.config().detection.rules()
         return Ingest(self.store, rules, RegistryView(self.store), data_clock=data_clock)
 
     def runtime(self, *, data_clock: bool = False) -> Runtime:
-        from shared.runtime import build_runtime  # noqa: PLC0415
+        from shared.app.compose import build_runtime  # noqa: PLC0415
 
         return build_runtime(self.config(), self.store, data_clock=data_clock, http=self.http)
 
@@ -116,7 +116,7 @@ class _Serialised:
 def load_app_config(env: Mapping[str, str]) -> Config:
     """CHARGEOPS_CONFIG (inline YAML), else CHARGEOPS_CONFIG_PATH (relative to the app),
     else the built-in default (every event to an outbox under the temp directory)."""
-    from shared.config import default_config, load_config  # noqa: PLC0415
+    from shared.config.loader import default_config, load_config  # noqa: PLC0415
 
     if env.get("CHARGEOPS_CONFIG"):
         return load_config(text=env["CHARGEOPS_CONFIG"], env=env)
@@ -130,10 +130,10 @@ def from_env(env: Mapping[str, str]) -> Worker:
     """The worker as app settings describe it (see docs/azure.md)."""
     import httpx  # noqa: PLC0415
 
-    from shared.servicebus import open_client  # noqa: PLC0415
-    from shared.settings import AppSettings, bus_target  # noqa: PLC0415
-    from shared.stores.factory import open_store  # noqa: PLC0415
-    from shared.telemetry import Counters, setup  # noqa: PLC0415
+    from shared.adapters.app_settings import AppSettings, bus_target  # noqa: PLC0415
+    from shared.adapters.servicebus import open_client  # noqa: PLC0415
+    from shared.adapters.telemetry import Counters, setup  # noqa: PLC0415
+    from shared.storage.factory import open_store  # noqa: PLC0415
 
     setup(env)
     settings = AppSettings.from_env(env)

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from shared.cli import UsageError
-from shared.config import Config, ConfigError, default_config, load_config
-from shared.stores.base import Store
-from shared.stores.factory import StoreConfigError, open_store
+from shared.config.loader import Config, ConfigError, default_config, load_config
+from shared.storage.base import Store
+from shared.storage.factory import StoreConfigError, open_store
 from shared.timestamps import parse_utc
 
 __all__ = [

@@ -208,7 +208,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shared.settings import AppSettings, BusTarget, SettingsError, bus_target  # noqa: PLC0415
+    from shared.adapters.app_settings import AppSettings, BusTarget, SettingsError, bus_target  # noqa: PLC0415
 
     if args.max < 1:
         raise UsageError("--max: must be at least 1")
@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = list(names) if args.subscription == "all" else [args.subscription]
     from azure.servicebus import ServiceBusReceiveMode, ServiceBusSubQueue  # noqa: PLC0415
 
-    from shared.servicebus import open_client  # noqa: PLC0415
+    from shared.adapters.servicebus import open_client  # noqa: PLC0415
 
     total = 0
     with open_client(target) as client:

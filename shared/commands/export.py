@@ -17,9 +17,9 @@ from shared.commands.common import (
     resolve_config,
     resolve_store,
 )
-from shared.finance.export import row_of, select, totals, write_csv, write_jsonl
-from shared.finance.ledger import Ledger
-from shared.finance.sites import SiteResolver
+from shared.consumers.finance.export import row_of, select, totals, write_csv, write_jsonl
+from shared.consumers.finance.ledger import Ledger
+from shared.consumers.finance.sites import SiteResolver
 
 __all__ = ["register", "run"]
 

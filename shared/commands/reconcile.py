@@ -12,20 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.app.compose import Runtime, build_runtime
+from shared.app.output_files import FileSink
 from shared.cli import UsageError
 from shared.commands.common import add_common, date_window, parse_day, resolve_config, resolve_store
-from shared.config import Config
-from shared.deliveries import DELIVERIES_LOG
-from shared.finance.eosvolt import EosvoltAuthError, EosvoltClient
-from shared.finance.history import EosvoltHistory, HistorySource, ZaptecHistory
-from shared.finance.ledger import EVENTS_LOG, Ledger
-from shared.finance.reconcile import reconcile
-from shared.finance.sites import SiteResolver
-from shared.registry_view import RegistryView
-from shared.runtime import Runtime, build_runtime
-from shared.sinks import FileSink
-from shared.stores.base import Store
-from shared.targets import UnsupportedKind
+from shared.config.loader import Config
+from shared.consumers.finance.eosvolt import EosvoltAuthError, EosvoltClient
+from shared.consumers.finance.history import EosvoltHistory, HistorySource, ZaptecHistory
+from shared.consumers.finance.ledger import EVENTS_LOG, Ledger
+from shared.consumers.finance.reconcile import reconcile
+from shared.consumers.finance.sites import SiteResolver
+from shared.notify.outbox import DELIVERIES_LOG
+from shared.notify.targets import UnsupportedKind
+from shared.registry.view import RegistryView
+from shared.storage.base import Store
 from shared.zaptec.client import ZaptecClient
 from shared.zaptec.errors import ZaptecAuthError
 

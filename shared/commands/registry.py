@@ -20,18 +20,18 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from shared.app.output_files import FileSink
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
 from shared.registry import records as rec
 from shared.registry.job import RefreshResult, refresh
-from shared.sinks import FileSink
-from shared.stores.base import Store
+from shared.storage.base import Store
 from shared.timestamps import format_utc, parse_duration
 from shared.zaptec import budget
 from shared.zaptec.client import ZaptecClient
+from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import ZaptecAuthError
 from shared.zaptec.limiter import KIND as BUDGET_KIND
-from shared.zaptec.settings import ZaptecConfig
 
 __all__ = ["register"]
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from shared.alerts.samples import sample_notice
+from shared.adapters.http import OutboundRequest, is_secret_header
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config
-from shared.config import KNOWN_TYPES
-from shared.delivery import OutboundRequest, is_secret_header
-from shared.targets import Target, build_targets
-from shared.templates import TemplateProblem
+from shared.config.loader import KNOWN_TYPES
+from shared.consumers.tickets.samples import sample_notice
+from shared.notify.render import TemplateProblem
+from shared.notify.targets import Target, build_targets
 
 __all__ = ["register"]
 

@@ -1,4 +1,4 @@
-"""``chargeops replay INPUT``: the main job (see shared.replay)."""
+"""``chargeops replay INPUT``: the main job (see shared.app.replay)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.app.compose import build_runtime
+from shared.app.replay import InputError, ReplayOptions, replay
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
-from shared.replay import InputError, ReplayOptions, replay
-from shared.runtime import build_runtime
-from shared.targets import UnsupportedKind
+from shared.notify.targets import UnsupportedKind
 
 __all__ = ["register"]
 

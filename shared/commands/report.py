@@ -21,9 +21,9 @@ from shared.commands.common import (
     resolve_config,
     resolve_store,
 )
-from shared.uptime.html import as_html
-from shared.uptime.render import as_csv, as_json_text, as_table
-from shared.uptime.report import UptimeReport, build_report
+from shared.consumers.uptime.html import as_html
+from shared.consumers.uptime.render import as_csv, as_json_text, as_table
+from shared.consumers.uptime.report import UptimeReport, build_report
 
 __all__ = ["register", "run"]
 

@@ -3,7 +3,7 @@
 - ``job.refresh`` — the resumable refresh (timer function and ``chargeops registry``).
 - ``lookup.UnknownChargerLookup`` — one lookup per unknown charger seen on the bus.
 - ``messaging`` — connection-details and idle checks of the Zaptec subscription.
-- Reading the registry: ``shared.registry_view``.
+- Reading the registry: ``shared.registry.view``.
 """
 
 from shared.registry.job import RefreshResult, refresh

@@ -1,6 +1,6 @@
 """CloudEvents for registry changes and messaging alerts. No I/O.
 
-Ids are deterministic (``shared.events.event_id``) over the refresh cycle and the record's
+Ids are deterministic (``shared.events.model.event_id``) over the refresh cycle and the record's
 hash, so a page processed twice in one cycle (a resumed or retried run) appends nothing
 new, while the same change in a later cycle is a new event.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.events import event_id
+from shared.events.model import event_id
 from shared.registry.records import TRACKED, digest
 from shared.timestamps import format_utc
 

@@ -25,17 +25,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.config import Config
-from shared.observations import Observation, StateId
+from shared.config.loader import Config
+from shared.inbound.observations import Observation, StateId
 from shared.registry import records as rec
 from shared.registry.events import ADDED, CHANGED, REMOVED, charger_event
 from shared.registry.messaging import MessagingReport, check_idle, check_messaging
-from shared.stores.base import AlreadyExists, Conflict, Store
+from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.timestamps import format_utc, parse_utc
 from shared.zaptec.client import ZaptecClient
+from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import BudgetExhausted
 from shared.zaptec.models import Charger, parse_charger, parse_installation
-from shared.zaptec.settings import ZaptecConfig
 
 __all__ = ["RefreshResult", "refresh"]
 

@@ -22,13 +22,13 @@ from typing import Any
 
 from shared.registry import records as rec
 from shared.registry.events import ADDED, charger_event
-from shared.registry_view import ChargerInfo, RegistryView
-from shared.stores.base import AlreadyExists, Conflict, Store
+from shared.registry.view import ChargerInfo, RegistryView
+from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.timestamps import format_utc
 from shared.zaptec.client import ZaptecClient
+from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import BudgetExhausted, ZaptecError
 from shared.zaptec.models import Charger
-from shared.zaptec.settings import ZaptecConfig
 
 __all__ = ["LOOKUP_KIND", "UnknownChargerLookup"]
 

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.registry.events import MESSAGING_CHANGED, MESSAGING_IDLE, messaging_event
-from shared.stores.base import Store
+from shared.storage.base import Store
 from shared.timestamps import format_utc, parse_utc
+from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import ZaptecError
-from shared.zaptec.settings import ZaptecConfig
 
 if TYPE_CHECKING:
     from shared.zaptec.client import ZaptecClient

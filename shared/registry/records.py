@@ -1,7 +1,7 @@
 """Registry records built from API objects, and what changed between two of them. No I/O.
 
 Kinds in the store: ``registry`` (one record per charger, read by
-``shared.registry_view``), ``registry_site`` (one per installation: name, time zone,
+``shared.registry.view``), ``registry_site`` (one per installation: name, time zone,
 fingerprint, circuits when fetched), ``registry_orphan`` (chargers listed without an
 InstallationId, waiting for a hierarchy to place them) and ``registry_job`` (the refresh
 cursor and lease).
@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from shared.registry_view import KIND
+from shared.registry.view import KIND
 from shared.zaptec.models import Charger, Hierarchy, Installation
 
 __all__ = [

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.zaptec.settings import Limits
+from shared.zaptec.config import Limits
 
 __all__ = [
     "API",

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 
-from shared.stores.base import AlreadyExists, Conflict, Store
+from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.zaptec.auth import ZaptecAuth
 from shared.zaptec.budget import Policy
+from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import ZaptecAuthError, ZaptecHTTPError, ZaptecUnavailable
 from shared.zaptec.limiter import Clock, Limiter, SystemClock, budget_key
 from shared.zaptec.models import (
@@ -33,7 +34,6 @@ from shared.zaptec.models import (
     parse_installation,
     parse_page,
 )
-from shared.zaptec.settings import ZaptecConfig
 from shared.zaptec.transport import BACKGROUND, DEADLINE, BudgetTransport
 
 __all__ = ["STATE_KIND", "StateSnapshot", "ZaptecClient"]

@@ -16,7 +16,7 @@ import random
 import time
 from typing import Any, Protocol
 
-from shared.stores.base import AlreadyExists, Conflict, Store
+from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.zaptec import budget
 from shared.zaptec.budget import Kind, Policy
 from shared.zaptec.errors import BudgetExhausted

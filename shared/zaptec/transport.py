@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.delivery import retry_after
+from shared.adapters.http import retry_after
 from shared.zaptec.budget import TOKEN, classify
 from shared.zaptec.errors import BudgetExhausted, ZaptecUnavailable
 from shared.zaptec.limiter import Limiter

@@ -20,11 +20,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from functions import worker as worker_module
 from functions.worker import Worker
-from shared.consumers import for_finance, for_tickets
-from shared.settings import AppSettings
-from shared.stores.base import Store
-from shared.stores.sqlite import SqliteStore
-from shared.telemetry import Counters
+from shared.adapters.app_settings import AppSettings
+from shared.adapters.telemetry import Counters
+from shared.app.subscriptions import for_finance, for_tickets
+from shared.storage.base import Store
+from shared.storage.sqlite import SqliteStore
 from simulators.traffic import nbfx_body
 from tests.azure.sbsim import Subscription, Topic
 from tests.stores.azurite import azurite
@@ -311,7 +311,7 @@ def tick(past_due: bool = False) -> Any:
 def assert_delivered_exactly_once(h: Harness, receiver: Receiver) -> list[str]:
     """Nothing lost, nothing doubled: every notice the consumers made was taken by the
     receiver exactly once (by idempotency key) and nothing is left pending."""
-    from shared.deliveries import DELIVERIES_LOG, DeliveryLog  # noqa: PLC0415
+    from shared.notify.outbox import DELIVERIES_LOG, DeliveryLog  # noqa: PLC0415
 
     log = DeliveryLog(h.store)
     assert log.pending() == []

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.servicebus import BadEvent
+from shared.adapters.servicebus import BadEvent
 from tests.azure.conftest import (
     CHARGER,
     Harness,

@@ -153,7 +153,7 @@ def test_importing_the_app_builds_nothing() -> None:
     code = (
         "import sys, function_app\n"
         "heavy = ['azure.servicebus', 'azure.data.tables', 'azure.identity', 'httpx',\n"
-        "         'opentelemetry', 'azure.monitor', 'shared.runtime', 'shared.config']\n"
+        "         'opentelemetry', 'azure.monitor', 'shared.app.compose', 'shared.config.loader']\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run(

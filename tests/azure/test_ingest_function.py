@@ -7,9 +7,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from shared.health import LAST_MESSAGE, PARKED_LOG
-from shared.ingest import EVENTS_LOG, REJECTIONS_LOG
-from shared.servicebus import CONTENT_TYPE, publisher_cursor
+from shared.adapters.servicebus import CONTENT_TYPE, publisher_cursor
+from shared.app.health import LAST_MESSAGE, PARKED_LOG
+from shared.app.ingest_unit import EVENTS_LOG, REJECTIONS_LOG
 from tests.azure.conftest import (
     CHARGER,
     OTHER,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.ingest import EVENTS_LOG
-from shared.stores.base import ANY, Conflict, Json
-from shared.stores.sqlite import SqliteStore
+from shared.app.ingest_unit import EVENTS_LOG
+from shared.storage.base import ANY, Conflict, Json
+from shared.storage.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
 from simulators.zaptec_api import ZaptecSimulator
 from tests.azure.conftest import CHARGER, Harness, nbfx, observation, zaptec_message

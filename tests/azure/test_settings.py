@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import AppSettings, SettingsError, bus_target, storage_target
-from shared.stores.factory import StoreConfigError, open_store
+from shared.adapters.app_settings import AppSettings, SettingsError, bus_target, storage_target
+from shared.storage.factory import StoreConfigError, open_store
 
 AZURITE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from azure.identity import ManagedIdentityCredential
 
-from shared.telemetry import (
+from shared.adapters.telemetry import (
     azure_monitor_options,
     correlate,
     correlation,

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import state
-from shared.charger import ChargerState
-from shared.events import ChargerEvent
-from shared.observations import Observation
-from shared.transition import Detection
+from shared.charger import state
+from shared.charger.model import ChargerState
+from shared.charger.transition import Detection
+from shared.events.model import ChargerEvent
+from shared.inbound.observations import Observation
 
 CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
 T0 = datetime(2026, 4, 26, 8, 0, tzinfo=UTC)

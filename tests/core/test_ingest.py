@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.decode import decode_line
-from shared.ingest import Ingest
-from shared.registry_view import RegistryView
-from shared.stores.base import Conflict
-from shared.stores.sqlite import SqliteStore
-from shared.transition import Detection
+from shared.app.ingest_unit import Ingest
+from shared.charger.transition import Detection
+from shared.inbound.decode import decode_line
+from shared.registry.view import RegistryView
+from shared.storage.base import Conflict
+from shared.storage.sqlite import SqliteStore
 
 CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
 

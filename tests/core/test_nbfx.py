@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.nbfx import NbfxError, string_content
+from shared.inbound.nbfx import NbfxError, string_content
 from tests.core import nbfx_writer as w
 
 # The body quoted in zaptec.md (custom-components/zaptec tests/zaptec/test_misc.py).

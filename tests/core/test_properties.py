@@ -9,9 +9,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import state
-from shared.events import FaultCleared, FaultRaised
-from shared.observations import Observation, StateId
+from shared.charger import state
+from shared.events.model import FaultCleared, FaultRaised
+from shared.inbound.observations import Observation, StateId
 from tests.core.builders import Run, completed, o
 
 SIDS = ["s-a", "s-b", "s-c"]

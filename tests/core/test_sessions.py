@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.observations import Observation
-from shared.sessions import LATE_723
+from shared.charger.sessions import LATE_723
+from shared.inbound.observations import Observation
 from tests.core.builders import Run, at, completed, o
 
 SID = "0aeea058-1111-2222-3333-444455556666"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.sinks import FileSink
-from shared.stores.sqlite import SqliteStore
+from shared.app.output_files import FileSink
+from shared.storage.sqlite import SqliteStore
 
 
 def lines(path: Path) -> list[dict[str, int]]:

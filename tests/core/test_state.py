@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.decode import Rejection
-from shared.transition import Detection
+from shared.charger.transition import Detection
+from shared.inbound.decode import Rejection
 from tests.core.builders import RULES, Run, at, o
 
 RELAY_WELDED_GO = 1 << 49

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared.finance.session import BillableSession
+from shared.consumers.finance.session import BillableSession
 from tests.loopback import serving
 
 CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"

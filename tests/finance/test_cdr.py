@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.finance.cdr import Change, SiteFacts, build_record, credit_of
-from shared.finance.settings import FinanceConfig
-from shared.finance.tokens import pseudonym
+from shared.consumers.finance.cdr import Change, SiteFacts, build_record, credit_of
+from shared.consumers.finance.config import FinanceConfig
+from shared.consumers.finance.tokens import pseudonym
 from tests.finance.helpers import SITE, ocmf, session, utc
 
 REQUIRED = {

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.config import load_config
-from shared.events import SessionCompleted, cloudevent
-from shared.finance.consumer import REJECTED_LOG
-from shared.runtime import Runtime, build_runtime
-from shared.stores.sqlite import SqliteStore
+from shared.app.compose import Runtime, build_runtime
+from shared.config.loader import load_config
+from shared.consumers.finance.consumer import REJECTED_LOG
+from shared.events.model import SessionCompleted, cloudevent
+from shared.storage.sqlite import SqliteStore
 from tests.finance.helpers import CHARGER, utc
 
 CONFIG = """

@@ -9,14 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.finance.eosvolt import (
+from shared.consumers.finance.config import EosvoltConfig
+from shared.consumers.finance.eosvolt import (
     EosvoltAuthError,
     EosvoltClient,
     EosvoltConflict,
     EosvoltError,
     EosvoltUnavailable,
 )
-from shared.finance.settings import EosvoltConfig
 from tests.finance.helpers import Seen, serve, utc
 
 TOKEN = "eos_live_s3cr3t"

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.finance.cdr import Change
-from shared.finance.ledger import KIND, Ledger
-from shared.finance.settings import FinanceConfig
-from shared.finance.sites import SiteResolver
-from shared.stores.sqlite import SqliteStore
+from shared.consumers.finance.cdr import Change
+from shared.consumers.finance.config import FinanceConfig
+from shared.consumers.finance.ledger import KIND, Ledger
+from shared.consumers.finance.sites import SiteResolver
+from shared.storage.sqlite import SqliteStore
 from tests.finance.helpers import session, utc
 
 REAL = "0aeea058-1111-2222-3333-444455556666"

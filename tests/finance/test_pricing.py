@@ -10,9 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.finance.pricing import MeterPoint, Pricing, apportion, price_session, round_money
-from shared.finance.settings import Tariff
-from shared.finance.tou import period_at
+from shared.consumers.finance.config import Tariff
+from shared.consumers.finance.pricing import (
+    MeterPoint,
+    Pricing,
+    apportion,
+    price_session,
+    round_money,
+)
+from shared.consumers.finance.tou import period_at
 from tests.finance.helpers import utc
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -10,20 +10,20 @@ from typing import Any
 
 import pytest
 
-from shared.finance.cdr import Change
-from shared.finance.history import (
+from shared.consumers.finance.cdr import Change
+from shared.consumers.finance.config import FinanceConfig
+from shared.consumers.finance.history import (
     HistorySource,
     Unreadable,
     ZaptecHistory,
     eosvolt_session,
     zaptec_session,
 )
-from shared.finance.ledger import Ledger
-from shared.finance.reconcile import reconcile
-from shared.finance.session import BillableSession, SessionError
-from shared.finance.settings import FinanceConfig
-from shared.finance.sites import SiteResolver
-from shared.stores.sqlite import SqliteStore
+from shared.consumers.finance.ledger import Ledger
+from shared.consumers.finance.reconcile import reconcile
+from shared.consumers.finance.session import BillableSession, SessionError
+from shared.consumers.finance.sites import SiteResolver
+from shared.storage.sqlite import SqliteStore
 from tests.finance.helpers import CHARGER, session, utc
 
 SID = "0aeea058-1111-2222-3333-444455556666"

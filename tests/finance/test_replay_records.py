@@ -18,7 +18,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from shared.stores.sqlite import SqliteStore
+from shared.storage.sqlite import SqliteStore
 from tests.conftest import RunCli
 from tests.finance.helpers import SITE, Seen, bus_session, ocmf, serve
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.config import ConfigError, load_config
+from shared.config.loader import ConfigError, load_config
 
 CONTRACT = """
 version: 1

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from shared.stores.sqlite import SqliteStore
+from shared.storage.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
-from shared.zaptec.settings import ZaptecConfig
+from shared.zaptec.config import ZaptecConfig
 from simulators.zaptec_api import SimLimits, VirtualClock, ZaptecSimulator, generate_fleet
 
 USER, PASSWORD = "ops@example.com", "pa55-w0rd-not-for-logs"

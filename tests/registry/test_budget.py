@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shared.zaptec import budget
 from shared.zaptec.budget import API, LISTS, LOOKUPS, RATE, TOKEN, Policy, classify
-from shared.zaptec.settings import Limits, RateLimit, Window
+from shared.zaptec.config import Limits, RateLimit, Window
 
 LIST = classify("GET", "/api/chargers", {"PageSize": "100"})
 OTHER = classify("GET", "/api/chargers/abc/state", {})

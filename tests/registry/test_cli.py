@@ -7,7 +7,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from shared.config import load_config
+from shared.config.loader import load_config
 from simulators.zaptec_api import generate_fleet
 from tests.registry.conftest import PASSWORD, USER
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.stores.sqlite import SqliteStore
+from shared.storage.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
 from shared.zaptec.errors import BudgetExhausted, ZaptecAuthError, ZaptecUnavailable
 from shared.zaptec.models import parse_charger

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from shared.registry import UnknownChargerLookup, refresh
-from shared.registry_view import RegistryView
-from shared.stores.sqlite import SqliteStore
+from shared.registry.view import RegistryView
+from shared.storage.sqlite import SqliteStore
 from simulators.zaptec_api import generate_fleet
 
 NEW = "7d1e2f30-0000-4000-8000-00000000abcd"

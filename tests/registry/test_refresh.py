@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from shared.registry import refresh
-from shared.registry_view import RegistryView
-from shared.stores.base import Store
-from shared.stores.sqlite import SqliteStore
+from shared.registry.view import RegistryView
+from shared.storage.base import Store
+from shared.storage.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
 from simulators.zaptec_api import SimLimits, generate_fleet
 from tests.registry.conftest import config

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.stores.table import TableStore
+from shared.storage.table import TableStore
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / ".tools" / "azurite" / "node_modules" / ".bin" / "azurite-table"

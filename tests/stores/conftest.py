@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.stores.base import Store
-from shared.stores.sqlite import SqliteStore
+from shared.storage.base import Store
+from shared.storage.sqlite import SqliteStore
 from tests.stores.azurite import Azurite, azurite, fresh
 
 __all__ = ["azurite"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 
-from shared.stores.base import ANY, Entry, Json, Store
+from shared.storage.base import ANY, Entry, Json, Store
 
 
 class DelegatingStore(Store):

@@ -1,4 +1,4 @@
-"""The store contract (shared.stores.base), run unchanged against SQLite and Azure Tables."""
+"""The store contract (shared.storage.base), run unchanged against SQLite and Azure Tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.stores.base import ANY, AlreadyExists, Conflict, Store
+from shared.storage.base import ANY, AlreadyExists, Conflict, Store
 from tests.stores.conftest import Opener
 
 # Keys Azure would refuse as they are (/ \ # ? and control characters), our escape

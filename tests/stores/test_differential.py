@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.stores.base import ANY, AlreadyExists, Conflict, Store
-from shared.stores.sqlite import SqliteStore
+from shared.storage.base import ANY, AlreadyExists, Conflict, Store
+from shared.storage.sqlite import SqliteStore
 from tests.stores.azurite import Azurite
 
 KEYS = st.sampled_from(["", "a", "a/b", "a#1", "ab", "b", "caf\u00e9", "~", "x?y", "\t"])

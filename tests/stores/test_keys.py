@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.stores.table import decode_key, encode_key
+from shared.storage.table import decode_key, encode_key
 
 FORBIDDEN = set("/\\#?") | {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7F, 0xA0)}
 # short enough that even two of them, fully escaped (12 characters per code point), stay

@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 
-from shared.config import Config
-from shared.deliveries import DeliveryLog
-from shared.delivery import Sender
-from shared.dispatch import Deliverer
-from shared.events import ChargerOffline, ChargerOnline, FaultCleared, FaultRaised, cloudevent
-from shared.stores.sqlite import SqliteStore
-from shared.targets import build_targets
-from shared.tickets import TicketsConsumer
+from shared.adapters.http import Sender
+from shared.config.loader import Config
+from shared.consumers.tickets.consumer import TicketsConsumer
+from shared.events.model import ChargerOffline, ChargerOnline, FaultCleared, FaultRaised, cloudevent
+from shared.notify.dispatch import Deliverer
+from shared.notify.outbox import DeliveryLog
+from shared.notify.targets import build_targets
+from shared.storage.sqlite import SqliteStore
 
 T0 = datetime(2026, 4, 26, 8, 0, tzinfo=UTC)
 SITE = "b30adfd3-5c3e-4a7b-9d1e-2f6a8c4e1d07"

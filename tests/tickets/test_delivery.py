@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.config import RetryConfig
-from shared.delivery import OutboundRequest, Permanent, Sender, Transient, Unreachable
+from shared.adapters.http import OutboundRequest, Permanent, Sender, Transient, Unreachable
+from shared.config.loader import RetryConfig
 from tests.tickets.helpers import at, config_of, harness, offline
 from tests.tickets.vendors import Answer, Receiver, Seen, Vendor, free_port, serve
 

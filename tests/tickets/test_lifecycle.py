@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shared.tickets import DeliveryPending
+from shared.consumers.tickets.consumer import DeliveryPending
 from shared.timestamps import parse_utc
 from tests.tickets.conftest import Fleet
 from tests.tickets.helpers import (

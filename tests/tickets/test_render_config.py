@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.config import ConfigError, load_config
+from shared.config.loader import ConfigError, load_config
 from tests.conftest import RunCli
 
 SECRETS: dict[str, dict[str, Any]] = {

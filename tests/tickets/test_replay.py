@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from shared.stores.sqlite import SqliteStore
+from shared.storage.sqlite import SqliteStore
 from simulators.traffic import generate
 from tests.conftest import CHARGEOPS, RunCli
 from tests.tickets.conftest import Fleet

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.config import load_config
-from shared.routing import targets_for
+from shared.config.loader import load_config
+from shared.notify.routing import targets_for
 
 CONFIG = """
 targets:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.uptime.intervals import Interval, clip, intersect, subtract, total, union
+from shared.consumers.uptime.intervals import Interval, clip, intersect, subtract, total, union
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 spans = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=12)

@@ -10,9 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.consumers import Subscription
-from shared.stores.sqlite import SqliteStore
-from shared.uptime.ledger import (
+from shared.app.subscriptions import Subscription
+from shared.consumers.uptime.ledger import (
     OUTAGE_KIND,
     OUTAGE_LOG,
     SUBSCRIPTION,
@@ -20,7 +19,8 @@ from shared.uptime.ledger import (
     build_outage_recorder,
     for_uptime,
 )
-from shared.uptime.report import build_report
+from shared.consumers.uptime.report import build_report
+from shared.storage.sqlite import SqliteStore
 from tests.uptime.helpers import (
     DAY,
     SITE_A,

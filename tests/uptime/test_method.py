@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from shared.stores.sqlite import SqliteStore
-from shared.uptime.report import build_report
+from shared.consumers.uptime.report import build_report
+from shared.storage.sqlite import SqliteStore
 from tests.uptime.helpers import (
     DAY,
     SITE_A,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.ingest import EVENTS_LOG
-from shared.runtime import build_runtime
-from shared.stores.sqlite import SqliteStore
-from shared.uptime.monthly import gauges, monthly_report, previous_month, report_events
-from shared.uptime.report import build_report
+from shared.app.compose import build_runtime
+from shared.app.ingest_unit import EVENTS_LOG
+from shared.consumers.uptime.monthly import gauges, monthly_report, previous_month, report_events
+from shared.consumers.uptime.report import build_report
+from shared.storage.sqlite import SqliteStore
 from tests.proof.receivers import Receiver, serve
 from tests.uptime.helpers import SITE_A, SITE_B, at, charger, config, period, publish, register
 

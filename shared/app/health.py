@@ -1,0 +1,126 @@
+"""What the ``health`` endpoint reports: can we reach the store, how much of the Zaptec
+budget is left, how fresh the registry is, whether traffic arrives and events go out.
+
+Reads a handful of records, never the logs' contents; the result is safe to show (no
+settings, no secrets). ``down`` (HTTP 503) only when the store is unreachable: everything
+else is reported as ``degraded`` with the reasons, since the functions still work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.adapters.telemetry import redact
+from shared.app.ingest_unit import EVENTS_LOG
+from shared.storage.base import Store
+from shared.timestamps import format_utc, parse_utc
+
+if TYPE_CHECKING:
+    from shared.zaptec.budget import Policy
+
+__all__ = [
+    "LAST_MESSAGE",
+    "PARKED_CURSOR",
+    "PARKED_LOG",
+    "REGISTRY_REFRESH",
+    "WATCHDOG",
+    "Health",
+    "check",
+]
+
+LAST_MESSAGE = ("meta", "last_message")  # newest Zaptec message seen by ingest
+REGISTRY_REFRESH = ("meta", "registry_refresh")  # last registry refresh run (timer)
+WATCHDOG = ("meta", "watchdog")  # last watchdog run
+PARKED_LOG = "parked"  # Zaptec messages ingest could not process yet (bad config)
+PARKED_CURSOR = ("cursor", "parked")
+REFRESH_STALE = timedelta(hours=3)  # three missed hourly refreshes
+BACKLOG_STALE = 1000  # events committed but not on our topic
+
+
+@dataclass
+class Health:
+    status: str = "ok"  # ok | degraded | down
+    problems: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def http_status(self) -> int:
+        return 503 if self.status == "down" else 200
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "problems": self.problems, **self.details}
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+        if self.status == "ok":
+            self.status = "degraded"
+
+
+def check(store: Store, now: datetime, policy: Policy | None = None) -> Health:
+    """Probe the store and summarise the records the functions keep up to date; with the
+    Zaptec budget ``policy`` (from the config) the budget is shown per window."""
+    health = Health(details={"checked_at": format_utc(now)})
+    try:
+        store.ping()
+    except Exception as exc:
+        health.status = "down"
+        health.problems.append(f"store unreachable: {redact(f'{type(exc).__name__}: {exc}')[:200]}")
+        health.details["store"] = {"reachable": False, "location": store.location}
+        return health
+    health.details["store"] = {"reachable": True, "location": store.location}
+    try:
+        _records(store, now, health, policy)
+    except Exception as exc:
+        health.problem(f"reading state failed: {redact(str(exc))[:200]}")
+    return health
+
+
+def _records(store: Store, now: datetime, health: Health, policy: Policy | None) -> None:
+    from shared.zaptec.budget import usage  # noqa: PLC0415
+    from shared.zaptec.limiter import KIND  # noqa: PLC0415
+
+    budget: dict[str, Any] = {}
+    for key, entry in store.scan(KIND):
+        if policy is not None:
+            budget[key] = usage(entry.value, policy, now.timestamp())
+        else:
+            budget[key] = {k: entry.value.get(k) for k in ("used", "throttled", "blocked")}
+    health.details["budget"] = budget
+    refresh = _value(store, REGISTRY_REFRESH)
+    health.details["registry"] = {"last_refresh": refresh}
+    if refresh is None:
+        health.problem("registry never refreshed")
+    elif _older(refresh.get("at"), now, REFRESH_STALE):
+        health.problem(f"registry refresh older than {REFRESH_STALE}")
+    elif refresh.get("status") not in (None, "ok"):
+        health.problem(f"last registry refresh: {refresh.get('status')}")
+    last = _value(store, LAST_MESSAGE)
+    health.details["ingest"] = {"last_message": (last or {}).get("at")}
+    cursor_entry = store.get("cursor", "publisher")
+    cursor = int(cursor_entry.value["seq"]) if cursor_entry else 0
+    head = store.head(EVENTS_LOG)
+    health.details["publisher"] = {"cursor": cursor, "head": head, "backlog": head - cursor}
+    if head - cursor >= BACKLOG_STALE:
+        health.problem(f"{head - cursor} events not yet published to our topic")
+    parked_entry = store.get(*PARKED_CURSOR)
+    parked = store.head(PARKED_LOG) - (int(parked_entry.value["seq"]) if parked_entry else 0)
+    health.details["parked"] = parked
+    if parked:
+        health.problem(f"{parked} Zaptec messages parked (configuration error?)")
+    health.details["watchdog"] = _value(store, WATCHDOG)
+
+
+def _value(store: Store, where: tuple[str, str]) -> dict[str, Any] | None:
+    entry = store.get(*where)
+    return entry.value if entry else None
+
+
+def _older(stamp: object, now: datetime, age: timedelta) -> bool:
+    if not isinstance(stamp, str):
+        return True
+    try:
+        return now - parse_utc(stamp) > age
+    except ValueError:
+        return True

@@ -1,0 +1,55 @@
+"""The two consumers of our topic, and the local stand-in for their subscriptions.
+
+In Azure each consumer is a Service Bus subscription (``tickets``, ``finance``) on the
+topic ``charger-events``. Locally the event log is the topic and each subscription is a
+cursor over it; handlers are idempotent, so a cursor saved per batch is enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shared.app.ingest_unit import EVENTS_LOG
+from shared.storage.base import Store
+
+__all__ = ["FINANCE", "TICKETS", "Subscription", "for_finance", "for_tickets"]
+
+TICKETS, FINANCE = "tickets", "finance"
+Handler = Callable[[dict[str, Any]], None]
+
+
+def for_finance(event_type: str) -> bool:
+    """The finance subscription's filter (SQL in Bicep: ``event_type LIKE 'session.%'``)."""
+    return event_type.startswith("session.")
+
+
+def for_tickets(event_type: str) -> bool:
+    """The tickets subscription's filter: charger, registry and report events."""
+    return event_type.startswith(("charger.", "registry.", "report."))
+
+
+class Subscription:
+    """A named cursor over the event log delivering matching events in order."""
+
+    def __init__(self, store: Store, name: str, accepts: Callable[[str], bool]) -> None:
+        self.store, self.name, self.accepts = store, name, accepts
+
+    @property
+    def cursor(self) -> int:
+        entry = self.store.get("cursor", self.name)
+        return int(entry.value["seq"]) if entry else 0
+
+    def drain(self, handle: Handler, batch: int = 500) -> int:
+        """Hand every new matching event to ``handle``; returns how many were handled."""
+        handled, after = 0, self.cursor
+        while True:
+            page = self.store.read(EVENTS_LOG, after, batch)
+            if not page:
+                return handled
+            for _, event in page:
+                if self.accepts(event["type"]):
+                    handle(event)
+                    handled += 1
+            after = page[-1][0]
+            self.store.put("cursor", self.name, {"seq": after})

@@ -1,0 +1,155 @@
+"""Sample notices for ``chargeops render``: what a target would receive, built from the
+same events, alerts and views the tickets consumer uses (fixed values, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.consumers.tickets.model import Alert, Kind, Ticket
+from shared.consumers.tickets.view import condition_key, view
+from shared.events.model import ChargerOffline, ChargerOnline, FaultCleared, FaultRaised, cloudevent
+from shared.events.model import event_id as make_event_id
+from shared.notify.dispatch import idempotency_key
+from shared.notify.targets import Notice
+from shared.timestamps import format_utc
+
+__all__ = ["SAMPLE_REFS", "sample_notice"]
+
+CHARGER = "0f5c2e4a-8b1d-4c3e-9f7a-6d2b1e0c9a84"
+SITE = "b30adfd3-5c3e-4a7b-9d1e-2f6a8c4e1d07"
+SERIAL = "ZAP000123"
+START = datetime(2026, 4, 26, 16, 2, 17, tzinfo=UTC)
+END = START + timedelta(minutes=47)
+SAMPLE_REFS: dict[str, dict[str, Any]] = {
+    "pagerduty": {"dedup_key": "chargeops/offline/" + CHARGER},
+    "opsgenie": {"alias": "chargeops/offline/" + CHARGER},
+    "jira": {"key": "OPS-123", "id": "10123"},
+    "servicenow": {"sys_id": "9d385017c611228701d22104cc95c371", "number": "INC0010123"},
+    "zendesk": {"id": 35436},
+}
+_COMMON: dict[str, Any] = {"charger_id": CHARGER, "serial": SERIAL, "site_id": SITE}
+_FAULT: dict[str, Any] = {
+    "fault_code": "RELAY_WELDED",
+    "ocpp_error_code": "PowerSwitchFailure",
+    "severity": "critical",
+    "bit": 49,
+    "family": "Apollo",
+}
+
+
+def _events(kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    if kind == "fault":
+        raised = FaultRaised(**_COMMON, observed_at=START, **_FAULT)
+        seconds = (END - START).total_seconds()
+        cleared = FaultCleared(
+            **_COMMON, observed_at=END, raised_at=START, duration_seconds=seconds, **_FAULT
+        )
+        return cloudevent(raised), cloudevent(cleared)
+    offline = ChargerOffline(**_COMMON, observed_at=START, offline_since=START, cause="is_online")
+    online = ChargerOnline(
+        **_COMMON,
+        observed_at=END,
+        offline_since=START,
+        online_at=END,
+        offline_seconds=(END - START).total_seconds(),
+        cause="is_online",
+    )
+    return cloudevent(offline), cloudevent(online)
+
+
+def _site_events() -> tuple[dict[str, Any], dict[str, Any]]:
+    chargers = [
+        CHARGER,
+        "1a2b3c4d-0000-4000-8000-000000000002",
+        "1a2b3c4d-0000-4000-8000-000000000003",
+    ]
+    base: dict[str, Any] = {
+        "site_id": SITE,
+        "offline_since": format_utc(START),
+        "chargers": chargers,
+    }
+    opened: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": make_event_id("site.offline", SITE, format_utc(START)),
+        "source": f"chargeops/site/{SITE}",
+        "type": "site.offline",
+        "subject": SITE,
+        "time": format_utc(START),
+        "datacontenttype": "application/json",
+        "data": {**base, "charger_id": None, "observed_at": format_utc(START)},
+    }
+    data = {
+        **opened["data"],
+        "online_at": format_utc(END),
+        "observed_at": format_utc(END),
+        "offline_seconds": (END - START).total_seconds(),
+    }
+    closed = {
+        **opened,
+        "id": make_event_id("site.online", SITE, format_utc(START), format_utc(END)),
+        "type": "site.online",
+        "time": format_utc(END),
+        "data": data,
+    }
+    return opened, closed
+
+
+_ALERT_TYPES: dict[str, tuple[Kind, str]] = {
+    "charger.fault.raised": ("fault", "open"),
+    "charger.fault.cleared": ("fault", "close"),
+    "charger.offline": ("offline", "open"),
+    "charger.online": ("offline", "close"),
+    "site.offline": ("site", "open"),
+    "site.online": ("site", "close"),
+}
+
+
+def sample_notice(target: str, kind: str, event_type: str, *, reminder: bool = False) -> Notice:
+    """A realistic notice of ``event_type`` for the target named ``target`` of ``kind``."""
+    if event_type not in _ALERT_TYPES:
+        return Notice("notify", _plain(event_type), idempotency_key("sample", target))
+    alert_kind, action = _ALERT_TYPES[event_type]
+    first, last = _site_events() if alert_kind == "site" else _events(alert_kind)
+    parts: tuple[str, ...] = (SITE,) if alert_kind == "site" else (CHARGER,)
+    if alert_kind == "fault":
+        parts = (CHARGER, "RELAY_WELDED")
+    key = condition_key(alert_kind, *parts)
+    ticket = Ticket(first["id"], START, START, (target,), reminders=1 if reminder else 0)
+    alert = Alert(key, alert_kind, "firing", START, first, ticket=ticket)
+    if action == "close":
+        alert = alert.but(status="closing", ended_at=END, end_event=last)
+    verb = "reminder" if reminder and action == "open" else action
+    at = START + timedelta(hours=4) if verb == "reminder" else (END if action == "close" else START)
+    context = {
+        "alert": view(alert, verb, at, 1 if verb == "reminder" else None),
+        "open_key": idempotency_key(first["id"], target, "open"),
+    }
+    ref = SAMPLE_REFS.get(kind) if verb != "open" else None
+    event = last if action == "close" else first
+    key_action = "reminder-1" if verb == "reminder" else verb
+    return Notice(verb, event, idempotency_key(first["id"], target, key_action), key, ref, context)
+
+
+def _plain(event_type: str) -> dict[str, Any]:
+    data: dict[str, Any] = {**_COMMON, "observed_at": format_utc(END)}
+    if event_type == "session.completed":
+        data.update(
+            session_id="b2f1c0de-0000-4000-8000-000000000001",
+            started_at=format_utc(START),
+            ended_at=format_utc(END),
+            energy_kwh=12.345,
+            auth_token="nfc-1A2B3C4D",  # noqa: S106 - an RFID tag id, not a secret
+            signed_data=None,
+            reliable_clock=True,
+        )
+    return {
+        "specversion": "1.0",
+        "id": make_event_id(event_type, CHARGER, "sample"),
+        "source": f"zaptec/installation/{SITE}",
+        "type": event_type,
+        "subject": CHARGER,
+        "time": format_utc(END),
+        "datacontenttype": "application/json",
+        "data": data,
+    }

@@ -1,0 +1,128 @@
+"""The outage ledger in the store: one record per outage (kind ``outage``) and an
+append-only trail of the events that made them (log ``outages``, deduplicated by event id).
+
+Fed as a ``Consumer`` (``shared.app.compose``) from the tickets subscription, and caught up
+from the store's ``events`` log on demand (its own cursor ``uptime``), so a report works on
+any existing state, even one made before the ledger existed. Both paths may see the same
+event: the record is merged first (commutative, compare-and-swap), the trail entry second,
+so a crash between the two, or a second writer, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from shared.app.ingest_unit import EVENTS_LOG
+from shared.config.loader import Config
+from shared.consumers.uptime import outages
+from shared.consumers.uptime.outages import Outage
+from shared.storage.base import AlreadyExists, Conflict, Store
+
+__all__ = [
+    "CURSOR",
+    "OUTAGE_KIND",
+    "OUTAGE_LOG",
+    "SUBSCRIPTION",
+    "OutageLedger",
+    "OutageRecorder",
+    "build_outage_recorder",
+    "for_uptime",
+]
+
+OUTAGE_KIND, OUTAGE_LOG = "outage", "outages"
+SUBSCRIPTION = "uptime"  # replay's local subscription name; catch-up shares its cursor
+CURSOR = ("cursor", SUBSCRIPTION)  # what shared.app.subscriptions.Subscription keeps for that name
+_TYPES = frozenset(
+    {"charger.offline", "charger.online", "charger.fault.raised", "charger.fault.cleared"}
+)
+_CAS_TRIES = 20
+
+
+def for_uptime(event_type: str) -> bool:
+    """The events the ledger reads (a subset of the tickets subscription's filter)."""
+    return event_type in _TYPES
+
+
+class OutageLedger:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, event: dict[str, Any]) -> bool:
+        """Fold one event in; True when it was new to the ledger."""
+        if not for_uptime(str(event.get("type"))):
+            return False
+        outage = outages.from_event(event)
+        event_id = str(event.get("id"))
+        if outage is None or self.store.seq_of(OUTAGE_LOG, event_id) is not None:
+            return False
+        with self.store.transaction():
+            self._merge(outage)
+            entry = {
+                "event_id": event_id,
+                "action": "close" if outage.end else "open",
+                "key": outage.key,
+                **outages.to_record(outage),
+            }
+            return bool(self.store.append(OUTAGE_LOG, [(event_id, entry)]))
+
+    def _merge(self, outage: Outage) -> None:
+        for _ in range(_CAS_TRIES):
+            entry = self.store.get(OUTAGE_KIND, outage.key)
+            old = outages.from_record(entry.value) if entry else None
+            new = outages.merge(old, outage)
+            if new == old:
+                return
+            try:
+                expect = entry.version if entry else None
+                self.store.put(OUTAGE_KIND, outage.key, outages.to_record(new), expect=expect)
+            except (Conflict, AlreadyExists):
+                continue
+            return
+        raise Conflict(f"{OUTAGE_KIND}/{outage.key}: kept changing under us")
+
+    def catch_up(self, page: int = 1000) -> int:
+        """Fold every event the ledger has not read from the event log; returns how many
+        were new. Each page and the cursor after it form one unit of work."""
+        entry = self.store.get(*CURSOR)
+        after = int(entry.value["seq"]) if entry else 0
+        added = 0
+        while True:
+            rows = self.store.read(EVENTS_LOG, after, page)
+            if not rows:
+                return added
+            with self.store.transaction():
+                for _, event in rows:
+                    added += self.record(event)
+                after = rows[-1][0]
+                self.store.put(*CURSOR, {"seq": after})
+
+    def outages(self) -> Iterator[Outage]:
+        """Every outage in the ledger, by charger then start."""
+        for _, entry in self.store.scan(OUTAGE_KIND):
+            yield outages.from_record(entry.value)
+
+    def trail(self, after: int = 0, limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+        """The ledger's own log: which event opened or closed which outage, in order."""
+        return self.store.read(OUTAGE_LOG, after, limit)
+
+
+class OutageRecorder:
+    """``Consumer`` for charger events: keeps the outage ledger current."""
+
+    def __init__(self, ledger: OutageLedger) -> None:
+        self.ledger = ledger
+
+    def handle(self, event: dict[str, Any]) -> None:
+        self.ledger.record(event)
+
+    def tick(self, now: datetime) -> None:
+        """Nothing time-driven: an open outage is open until its closing event."""
+
+
+def build_outage_recorder(config: Config, store: Store) -> OutageRecorder:
+    """The recorder as the runtime wires it (config reserved: which faults count is
+    decided at report time, so the ledger keeps them all)."""
+    del config
+    return OutageRecorder(OutageLedger(store))

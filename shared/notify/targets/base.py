@@ -1,0 +1,150 @@
+"""What every target kind provides: turn a notice into its vendor's call sequence.
+
+A ``Notice`` is one action on one condition: ``open``, ``close`` or ``reminder`` of an
+alert, or a plain ``notify`` for event streams. Requests are rendered at send time from
+the live configuration, so a retry after a key rotation uses the new key and no secret is
+ever stored. Templates see the notice, never a credential: targets add those afterwards.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from shared.adapters.http import OutboundRequest, Permanent, Reply
+from shared.config.loader import SECRET_FIELDS
+
+__all__ = ["Http", "Notice", "Target", "TargetResult", "basic_auth", "notify_alert"]
+
+Http = Callable[..., Reply]  # http(request, accept=()) -> Reply; raises Transient/Permanent
+JSON = {"content-type": "application/json", "accept": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One thing to tell a target."""
+
+    action: str  # "notify" | "open" | "close" | "reminder"
+    event: dict[str, Any]  # the CloudEvent behind it
+    idempotency_key: str
+    condition: str = ""  # stable key of the condition (charger + fault, charger offline…)
+    ref: dict[str, Any] | None = None  # what the target answered at "open"
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    """What a delivered notice left behind (kept by the delivery log)."""
+
+    ref: dict[str, Any] | None = None  # remember for later actions (issue key, sys_id…)
+
+
+class Target(abc.ABC):
+    """A configured target; subclasses declare their kind and their call sequence."""
+
+    kind: ClassVar[str]
+    actions: ClassVar[frozenset[str]] = frozenset({"open", "close", "reminder"})
+    needs_ref: ClassVar[bool] = False  # close/reminder use what "open" returned
+    template_name: ClassVar[str]
+
+    def __init__(self, name: str, config: Any, clock: Callable[[], float] = time.time) -> None:
+        self.name = name
+        self.config = config
+        self.clock = clock
+
+    def supports(self, action: str) -> bool:
+        return action in self.actions
+
+    @property
+    def streams(self) -> bool:
+        """True for event-stream targets: every routed event, no alert lifecycle."""
+        return False
+
+    @abc.abstractmethod
+    def preview(self, notice: Notice) -> list[OutboundRequest]:
+        """The request sequence for this notice (what ``chargeops render`` shows)."""
+
+    def attempt(self, notice: Notice, http: Http, number: int) -> TargetResult:
+        """One attempt at the whole sequence; vendors with lookups or answers override it."""
+        for request in self.preview(notice):
+            http(request)
+        return TargetResult()
+
+    # -- helpers for subclasses --------------------------------------------------------
+
+    def context(self, notice: Notice) -> dict[str, Any]:
+        """Template variables: the notice, the alert, the ref and non-secret settings."""
+        return {
+            "action": notice.action,
+            "event": notice.event,
+            "data": notice.event.get("data") or {},
+            "alert": notice.context.get("alert") or notify_alert(notice.event),
+            "ref": notice.ref or {},
+            "target": self.settings(),
+            "idempotency_key": notice.idempotency_key,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        hidden = {*SECRET_FIELDS, "headers", "template", "retry", "url", "timeout"}
+        values = self.config.model_dump(mode="json", exclude=hidden)
+        return {"name": self.name, **values}
+
+    def headers(self, extra: dict[str, str]) -> dict[str, str]:
+        return {"user-agent": "chargeops", **extra, **self.config.headers}
+
+    def ref_of(self, notice: Notice, field_name: str) -> str:
+        """A value the open returned; Permanent when the open never got one."""
+        value = (notice.ref or {}).get(field_name)
+        if not value:
+            raise Permanent(f"no {field_name} to {notice.action}: the open was not delivered")
+        return str(value)
+
+    def secrets(self) -> list[str]:
+        """Configured secret values, for masking in previews and errors."""
+        values: list[str] = []
+        for name in SECRET_FIELDS:
+            value = getattr(self.config, name, None)
+            if isinstance(value, str) and value:
+                values.append(value)
+            elif isinstance(value, list):
+                values.extend(v for v in value if isinstance(v, str) and v)
+        email, token = getattr(self.config, "email", None), getattr(self.config, "api_token", None)
+        user, password = (
+            getattr(self.config, "username", None),
+            getattr(self.config, "password", None),
+        )
+        if email and token:
+            values += [basic_auth(email, token), basic_auth(f"{email}/token", token)]
+        if user and password:
+            values.append(basic_auth(user, password))
+        for header, value in self.config.headers.items():
+            if value and header.lower() in {"authorization", "x-api-key", "api-key"}:
+                values.append(value)
+        return sorted(set(values), key=len, reverse=True)
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The base64 part of an HTTP Basic ``Authorization`` header."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def notify_alert(event: dict[str, Any]) -> dict[str, Any]:
+    """A minimal alert view for a plain event (templates can rely on ``alert.title``)."""
+    data = event.get("data") or {}
+    subject = data.get("serial") or event.get("subject") or ""
+    return {
+        "key": f"event|{event.get('id')}",
+        "kind": "event",
+        "title": f"{event.get('type')} {subject}".strip(),
+        "summary": f"{event.get('type')} at {event.get('time')}",
+        "severity": data.get("severity") or "info",
+        "charger_id": data.get("charger_id"),
+        "serial": data.get("serial"),
+        "site_id": data.get("site_id"),
+        "status": "event",
+        "dedup_key": f"chargeops:event:{event.get('id')}",
+    }

@@ -1,5 +1,0 @@
-"""State stores: one contract (``base.Store``), an embedded SQLite default, Azure Tables."""
-
-from shared.stores.base import ANY, AlreadyExists, Conflict, Entry, Store, StoreError
-
-__all__ = ["ANY", "AlreadyExists", "Conflict", "Entry", "Store", "StoreError"]
