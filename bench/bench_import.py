@@ -76,9 +76,13 @@ from functions import worker
 from shared.adapters.app_settings import AppSettings
 from shared.storage.sqlite import SqliteStore
 from shared.adapters.telemetry import Counters, setup
+from shared.app.compose import App
+from shared.app.topic import ServiceBusTopic
+from shared.events.log import EventLog
 setup({})
-worker.install(worker.Worker(env={}, store=SqliteStore(STATE), http=httpx.Client(),
-    counters=Counters(), settings=AppSettings(), sender_factory=lambda: sent))
+store = SqliteStore(STATE)
+worker.install(App(env={}, store=store, http=httpx.Client(), counters=Counters(),
+    settings=AppSettings(), topic=ServiceBusTopic(EventLog(store), lambda: sent)))
 ingest = {f.get_function_name(): f.get_user_function()
           for f in function_app.app.get_functions()}["ingest"]
 ingest(first, Ctx())

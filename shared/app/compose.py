@@ -1,74 +1,213 @@
-"""Composition root: the same wiring for ``chargeops replay`` and the Azure functions.
+"""The composition root: one object graph for ``chargeops replay`` and the Azure functions.
 
-Built once per process (lazily in Azure, never at import), from a validated config and a
-store. Consumers are pluggable objects with ``handle(event)`` and ``tick(now)``.
+``App`` holds what lives as long as a process (the store, one HTTP client, counters, the
+clock, our topic, the Zaptec client with its login token) and builds what lives as long
+as a unit of work (the ingest unit, the consumers), because scaled-out instances write
+the same store and no in-memory cache may outlive the work that made it.
+
+The two ways of running differ only in what is chosen here, never in the use cases:
+- ``open_local``: the data clock (time is the newest timestamp seen) and the event log
+  as our topic (local subscriptions read it with cursors); consumers batch their sends.
+- ``from_env``: the wall clock (the watchdog timer moves time), Service Bus as our topic,
+  Table Storage; a consumer handles one message and raises unless it was delivered.
+
+Nothing here runs at import: ``import function_app`` stays fast (bench/bench_import.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+from shared.config.loader import Config, default_config, load_config
 
-from shared.adapters.http import Sender
-from shared.app.ingest_unit import Ingest
-from shared.config.loader import Config
-from shared.consumers.finance.consumer import build_finance_consumer
-from shared.consumers.tickets.consumer import build_tickets_consumer, log_backlog
-from shared.consumers.uptime.ledger import build_outage_recorder
-from shared.notify.dispatch import Deliverer
-from shared.notify.outbox import DeliveryLog
-from shared.notify.targets import build_targets
-from shared.registry.view import RegistryView
-from shared.storage.base import Store
+if TYPE_CHECKING:
+    import httpx
 
-__all__ = ["Consumer", "Runtime", "build_runtime"]
+    from shared.adapters.app_settings import AppSettings
+    from shared.adapters.telemetry import Counters
+    from shared.app.ingest_unit import Ingest
+    from shared.app.topic import Topic
+    from shared.notify.dispatch import Deliverer
+    from shared.storage.base import Store
+    from shared.zaptec.client import ZaptecClient
+
+__all__ = ["APP_ROOT", "App", "Consumer", "Consumers", "config_from_env", "from_env", "open_local"]
+
+APP_ROOT = Path(__file__).resolve().parents[2]  # beside function_app.py
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Consumer(Protocol):
+    """What a consumer of our topic offers (tickets, finance, the outage ledger)."""
+
     def handle(self, event: dict[str, Any]) -> None: ...
 
     def tick(self, now: datetime) -> None: ...
 
 
 @dataclass
-class Runtime:
-    config: Config
-    store: Store
-    ingest: Ingest
+class Consumers:
+    """The consumers of one unit of work, sharing one deliverer."""
+
     deliverer: Deliverer
     tickets: Consumer
     finance: Consumer
-    uptime: Consumer  # the outage ledger (shared.consumers.uptime)
+    uptime: Consumer
+
+
+@dataclass
+class App:
+    """Everything a use case needs besides its input."""
+
+    store: Store
     http: httpx.Client
+    counters: Counters
+    topic: Topic
+    env: Mapping[str, str] = field(default_factory=dict)
+    settings: AppSettings | None = None
+    clock: Callable[[], datetime] = _utcnow
+    data_clock: bool = False  # time is the newest input's (replay), not the wall clock
+    zaptec_factory: Callable[[Config, Store], ZaptecClient] | None = None
+    lookups: bool = True  # ask Zaptec about chargers the registry does not know yet
+    _config: Config | None = None
+    _zaptec: ZaptecClient | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def config(self) -> Config:
+        """The YAML configuration (ConfigError until it is valid; then kept)."""
+        if self._config is None:
+            self._config = config_from_env(self.env)
+        return self._config
+
+    def ingest_unit(self, *, data_clock: bool | None = None) -> Ingest:
+        """A unit of work for ingest: it needs only the detection rules and the registry.
+        The data clock is a replay's; the watchdog also runs one to fire every charger's
+        due deadlines in timestamp order (``shared.app.timers.deadlines``)."""
+        from shared.app.ingest_unit import Ingest  # noqa: PLC0415
+        from shared.registry.view import RegistryView  # noqa: PLC0415
+
+        rules = self.config().detection.rules()
+        clock = self.data_clock if data_clock is None else data_clock
+        return Ingest(self.store, rules, RegistryView(self.store), data_clock=clock)
+
+    def consumers(self, *, per_message: bool = False) -> Consumers:
+        """Tickets, finance and the outage ledger over one deliverer. ``per_message``: a
+        Service Bus consumer sends each event's notices at once and raises unless all
+        were delivered (the message comes back); otherwise sends are batched."""
+        from shared.adapters.http import Sender  # noqa: PLC0415
+        from shared.consumers.finance.consumer import build_finance_consumer  # noqa: PLC0415
+        from shared.consumers.tickets.consumer import (  # noqa: PLC0415
+            build_tickets_consumer,
+            log_backlog,
+        )
+        from shared.consumers.uptime.ledger import build_outage_recorder  # noqa: PLC0415
+        from shared.notify.dispatch import Deliverer  # noqa: PLC0415
+        from shared.notify.outbox import DeliveryLog  # noqa: PLC0415
+        from shared.notify.targets import build_targets  # noqa: PLC0415
+        from shared.registry.view import RegistryView  # noqa: PLC0415
+
+        config = self.config()
+        deliverer = Deliverer(
+            config, build_targets(config), DeliveryLog(self.store), Sender(self.http)
+        )
+        backlog = log_backlog(self.store) if self.data_clock else None
+        tickets = build_tickets_consumer(
+            config, self.store, deliverer, backlog=backlog, strict=per_message
+        )
+        finance = build_finance_consumer(config, self.store, deliverer, RegistryView(self.store))
+        uptime = build_outage_recorder(config, self.store)
+        return Consumers(deliverer, tickets, finance, uptime)
+
+    def zaptec(self) -> ZaptecClient | None:
+        """The Zaptec API client, one per process (it keeps the login token); None when
+        the config has no Zaptec credentials or lookups are off."""
+        config = self.config()
+        if not (self.lookups and config.zaptec.username and config.zaptec.password):
+            return None
+        with self._lock:
+            if self._zaptec is None:
+                if self.zaptec_factory is not None:
+                    self._zaptec = self.zaptec_factory(config, self.store)
+                else:
+                    from shared.zaptec.client import ZaptecClient  # noqa: PLC0415
+
+                    self._zaptec = ZaptecClient(config.zaptec, self.store)
+            return self._zaptec
 
     def close(self) -> None:
         self.http.close()
         self.store.close()
 
 
-def build_runtime(
-    config: Config, store: Store, *, data_clock: bool, http: httpx.Client | None = None
-) -> Runtime:
-    """Wire ingest, delivery and both consumers over one store and one HTTP client."""
-    client = http or httpx.Client(headers={"user-agent": "chargeops"}, follow_redirects=False)
-    registry = RegistryView(store)
-    ingest = Ingest(store, config.detection.rules(), registry, data_clock=data_clock)
-    deliverer = Deliverer(config, build_targets(config), DeliveryLog(store), Sender(client))
-    finance = build_finance_consumer(config, store, deliverer, registry)
-    tickets = build_tickets_consumer(
-        config, store, deliverer, backlog=log_backlog(store) if data_clock else None
+def config_from_env(env: Mapping[str, str], *, out: Path | None = None) -> Config:
+    """The one resolver: ``CHARGEOPS_CONFIG`` (inline YAML), else ``CHARGEOPS_CONFIG_PATH``
+    (a relative path is taken from the app root, beside function_app.py, in Azure and on
+    the command line alike), else the built-in default: every event to ``OUT/outbox/``
+    (the temp directory when there is no OUT)."""
+    if env.get("CHARGEOPS_CONFIG"):
+        return load_config(text=env["CHARGEOPS_CONFIG"], env=env)
+    if env.get("CHARGEOPS_CONFIG_PATH"):
+        path = Path(env["CHARGEOPS_CONFIG_PATH"])
+        return load_config(path if path.is_absolute() else APP_ROOT / path, env=env)
+    return default_config(out or Path(tempfile.gettempdir()) / "chargeops")
+
+
+def http_client() -> httpx.Client:
+    import httpx  # noqa: PLC0415
+
+    return httpx.Client(headers={"user-agent": "chargeops"}, follow_redirects=False)
+
+
+def open_local(
+    config: Config, store: Store, *, data_clock: bool = True, http: httpx.Client | None = None
+) -> App:
+    """The App on this machine, for ``chargeops replay`` (data clock) and the commands that
+    deliver (``reconcile``: wall clock): the event log is the topic."""
+    from shared.adapters.telemetry import Counters  # noqa: PLC0415
+    from shared.app.topic import LocalTopic  # noqa: PLC0415
+
+    return App(
+        store=store,
+        http=http or http_client(),
+        counters=Counters(),
+        topic=LocalTopic(),
+        data_clock=data_clock,
+        lookups=False,  # a dry run asks Zaptec nothing; `chargeops registry refresh` does
+        _config=config,
     )
-    uptime = build_outage_recorder(config, store)
-    return Runtime(
-        config,
-        store,
-        ingest,
-        deliverer,
-        tickets=tickets,
-        finance=finance,
-        uptime=uptime,
-        http=client,
+
+
+def from_env(env: Mapping[str, str]) -> App:
+    """The App as the function app's settings describe it (see docs/azure.md)."""
+    from shared.adapters.app_settings import AppSettings, bus_target  # noqa: PLC0415
+    from shared.adapters.servicebus import open_client  # noqa: PLC0415
+    from shared.adapters.telemetry import Counters, setup  # noqa: PLC0415
+    from shared.app.topic import ServiceBusTopic  # noqa: PLC0415
+    from shared.events.log import EventLog  # noqa: PLC0415
+    from shared.storage.factory import open_store  # noqa: PLC0415
+
+    setup(env)
+    settings = AppSettings.from_env(env)
+    store = open_store("table", env)
+    return App(
+        store=store,
+        http=http_client(),
+        counters=Counters(),
+        topic=ServiceBusTopic(
+            EventLog(store), lambda: open_client(bus_target(env)).get_topic_sender(settings.topic)
+        ),
+        env=env,
+        settings=settings,
     )

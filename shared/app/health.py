@@ -13,28 +13,29 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.telemetry import redact
-from shared.app.ingest_unit import EVENTS_LOG
+from shared.events.log import EventLog
 from shared.storage.base import Store
+from shared.storage.schema import CURSOR_KIND, META_KIND, PARKED_LOG, Cursor, Meta
 from shared.timestamps import format_utc, parse_utc
 
 if TYPE_CHECKING:
+    from shared.app.compose import App
     from shared.zaptec.budget import Policy
 
 __all__ = [
     "LAST_MESSAGE",
     "PARKED_CURSOR",
-    "PARKED_LOG",
     "REGISTRY_REFRESH",
     "WATCHDOG",
     "Health",
     "check",
+    "report",
 ]
 
-LAST_MESSAGE = ("meta", "last_message")  # newest Zaptec message seen by ingest
-REGISTRY_REFRESH = ("meta", "registry_refresh")  # last registry refresh run (timer)
-WATCHDOG = ("meta", "watchdog")  # last watchdog run
-PARKED_LOG = "parked"  # Zaptec messages ingest could not process yet (bad config)
-PARKED_CURSOR = ("cursor", "parked")
+LAST_MESSAGE = (META_KIND, Meta.LAST_MESSAGE)
+REGISTRY_REFRESH = (META_KIND, Meta.REGISTRY_REFRESH)
+WATCHDOG = (META_KIND, Meta.WATCHDOG)
+PARKED_CURSOR = (CURSOR_KIND, Cursor.PARKED)
 REFRESH_STALE = timedelta(hours=3)  # three missed hourly refreshes
 BACKLOG_STALE = 1000  # events committed but not on our topic
 
@@ -56,6 +57,22 @@ class Health:
         self.problems.append(text)
         if self.status == "ok":
             self.status = "degraded"
+
+
+def report(app: App) -> Health:
+    """The health of this App's store, with the Zaptec budget per window when the
+    configuration loads (it may not: that is reported, not raised)."""
+    from shared.zaptec.budget import Policy  # noqa: PLC0415
+
+    policy: Policy | None
+    try:
+        zc = app.config().zaptec
+        policy = Policy.from_limits(
+            zc.limits, zc.backoff.total_seconds(), zc.max_backoff.total_seconds()
+        )
+    except Exception:
+        policy = None
+    return check(app.store, app.now(), policy)
 
 
 def check(store: Store, now: datetime, policy: Policy | None = None) -> Health:
@@ -98,9 +115,8 @@ def _records(store: Store, now: datetime, health: Health, policy: Policy | None)
         health.problem(f"last registry refresh: {refresh.get('status')}")
     last = _value(store, LAST_MESSAGE)
     health.details["ingest"] = {"last_message": (last or {}).get("at")}
-    cursor_entry = store.get("cursor", "publisher")
-    cursor = int(cursor_entry.value["seq"]) if cursor_entry else 0
-    head = store.head(EVENTS_LOG)
+    events = EventLog(store)
+    cursor, head = events.cursor(Cursor.PUBLISHER), events.head()
     health.details["publisher"] = {"cursor": cursor, "head": head, "backlog": head - cursor}
     if head - cursor >= BACKLOG_STALE:
         health.problem(f"{head - cursor} events not yet published to our topic")

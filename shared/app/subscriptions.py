@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG
+from shared.events.log import EventLog
 from shared.storage.base import Store
 
 __all__ = ["FINANCE", "TICKETS", "Subscription", "for_finance", "for_tickets"]
@@ -33,23 +33,20 @@ class Subscription:
     """A named cursor over the event log delivering matching events in order."""
 
     def __init__(self, store: Store, name: str, accepts: Callable[[str], bool]) -> None:
-        self.store, self.name, self.accepts = store, name, accepts
+        self.log, self.name, self.accepts = EventLog(store), name, accepts
 
     @property
     def cursor(self) -> int:
-        entry = self.store.get("cursor", self.name)
-        return int(entry.value["seq"]) if entry else 0
+        return self.log.cursor(self.name)
 
     def drain(self, handle: Handler, batch: int = 500) -> int:
         """Hand every new matching event to ``handle``; returns how many were handled."""
         handled, after = 0, self.cursor
-        while True:
-            page = self.store.read(EVENTS_LOG, after, batch)
-            if not page:
-                return handled
+        while page := self.log.read(after, batch):
             for _, event in page:
                 if self.accepts(event["type"]):
                     handle(event)
                     handled += 1
             after = page[-1][0]
-            self.store.put("cursor", self.name, {"seq": after})
+            self.log.set_cursor(self.name, after)
+        return handled

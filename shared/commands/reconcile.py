@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.app.compose import Runtime, build_runtime
+from shared.app.compose import App, open_local
 from shared.app.output_files import FileSink
 from shared.cli import UsageError
 from shared.commands.common import add_common, date_window, parse_day, resolve_config, resolve_store
@@ -64,13 +64,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or "out")
     config = resolve_config(args, out)
     store = resolve_store(args, out)
+    app = open_local(config, store, data_clock=False)
     try:
-        rt = build_runtime(config, store, data_clock=False)
-    except UnsupportedKind as exc:
-        store.close()
-        raise UsageError(f"{args.config or 'config'}: {exc}") from None
-    try:
-        source = _source(args.vendor, config, store, rt)
+        try:
+            deliverer = app.consumers().deliverer
+        except UnsupportedKind as exc:
+            raise UsageError(f"{args.config or 'config'}: {exc}") from None
+        source = _source(args.vendor, config, store, app)
         sites = SiteResolver(config.finance, RegistryView(store))
         ledger = Ledger(store, config.finance, sites)
         who = args.actor or f"chargeops reconcile {args.vendor}"
@@ -81,19 +81,19 @@ def run(args: argparse.Namespace) -> int:
         except (EosvoltAuthError, ZaptecAuthError) as exc:
             raise UsageError(f"{args.vendor}: {exc}") from None
         for event in report.events:
-            rt.deliverer.route(event)
+            deliverer.route(event)
         if args.out:
             _flush(store, out)
     finally:
-        rt.close()
+        app.close()
     print(json.dumps(report.as_json()) if args.json else report.as_text())
     return 0
 
 
-def _source(vendor: str, config: Config, store: Store, rt: Runtime) -> HistorySource:
+def _source(vendor: str, config: Config, store: Store, app: App) -> HistorySource:
     if vendor == "eosvolt":
         try:
-            return EosvoltHistory(EosvoltClient(config.finance.eosvolt, rt.http))
+            return EosvoltHistory(EosvoltClient(config.finance.eosvolt, app.http))
         except EosvoltAuthError as exc:
             raise UsageError(f"finance.eosvolt.token: {exc}") from None
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from shared.app.compose import build_runtime
+from shared.app.compose import open_local
 from shared.app.replay import InputError, ReplayOptions, replay
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
@@ -45,18 +46,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: not a directory")
     config = resolve_config(args, out)
     store = resolve_store(args, out)
-    try:
-        rt = build_runtime(config, store, data_clock=True)
-    except UnsupportedKind as exc:
-        store.close()
-        raise UsageError(f"{args.config or 'config'}: {exc}") from None
+    app = open_local(config, store)
+    # Each refused line is in rejected.jsonl and the summary: no log line per line here.
+    logging.getLogger("chargeops.ingest").addHandler(logging.NullHandler())
     progress = None if args.quiet else _progress(args.input)
     try:
-        summary = replay(rt, ReplayOptions(args.input, out, drain=not args.no_drain), progress)
+        summary = replay(app, ReplayOptions(args.input, out, drain=not args.no_drain), progress)
+    except UnsupportedKind as exc:
+        raise UsageError(f"{args.config or 'config'}: {exc}") from None
     except InputError as exc:
         raise UsageError(str(exc)) from None
     finally:
-        rt.close()
+        app.close()
     if args.json:
         print(json.dumps(summary.as_json(), indent=None))
     else:

@@ -19,10 +19,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from functions import worker as worker_module
-from functions.worker import Worker
 from shared.adapters.app_settings import AppSettings
 from shared.adapters.telemetry import Counters
+from shared.app.compose import App
 from shared.app.subscriptions import for_finance, for_tickets
+from shared.app.topic import ServiceBusTopic
+from shared.events.log import EventLog
 from shared.storage.base import Store
 from shared.storage.sqlite import SqliteStore
 from simulators.traffic import nbfx_body
@@ -174,7 +176,7 @@ def make_bus() -> Bus:
 
 @dataclass
 class Harness:
-    worker: Worker
+    worker: App
     bus: Bus
     clock: Clock
     metrics: InMemoryMetricReader
@@ -208,13 +210,13 @@ def harness_factory(tmp_path: Path, receiver: Receiver) -> Iterator[Callable[...
         bus = make_bus()
         clock = Clock()
         backing = store or SqliteStore(tmp_path / f"state{len(made)}.sqlite3")
-        w = Worker(
+        w = App(
             env={"CHARGEOPS_CONFIG": config if config is not None else config_text(receiver.url)},
             store=backing,
             http=httpx.Client(),
             counters=Counters(MeterProvider(metric_readers=[reader])),
             settings=AppSettings(),
-            sender_factory=lambda: bus.topic,
+            topic=ServiceBusTopic(EventLog(backing), lambda: bus.topic),
             clock=clock,
         )
         h = Harness(w, bus, clock, reader, backing)

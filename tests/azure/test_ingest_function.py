@@ -7,9 +7,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from shared.adapters.servicebus import CONTENT_TYPE, publisher_cursor
-from shared.app.health import LAST_MESSAGE, PARKED_LOG
+from shared.adapters.servicebus import CONTENT_TYPE
+from shared.app.health import LAST_MESSAGE
 from shared.app.ingest_unit import EVENTS_LOG, REJECTIONS_LOG
+from shared.events.log import EventLog
+from shared.storage.schema import PARKED_LOG, Cursor
 from tests.azure.conftest import (
     CHARGER,
     OTHER,
@@ -48,7 +50,7 @@ def test_events_are_committed_and_published_to_our_topic(harness: Harness) -> No
     # the tickets subscription's filter took both, finance none
     assert len(harness.bus.tickets.active) == 2
     assert harness.bus.finance.active == []
-    assert publisher_cursor(harness.store) == 2
+    assert EventLog(harness.store).cursor(Cursor.PUBLISHER) == 2
     last = harness.store.get(*LAST_MESSAGE)
     assert last is not None
     assert last.value["at"].startswith("2026-04-26T11:55")
@@ -96,7 +98,7 @@ def test_events_wait_in_the_store_while_our_topic_is_down(harness: Harness) -> N
     INGEST(offline_online_batch(harness), Context("ingest"))  # must not raise
     assert harness.store.head(EVENTS_LOG) == 2
     assert harness.bus.topic.accepted == []
-    assert publisher_cursor(harness.store) == 0
+    assert EventLog(harness.store).cursor(Cursor.PUBLISHER) == 0
     later = harness.clock.now
     INGEST([zaptec_message(nbfx(observation(OTHER, -2, "0", later)), "m9", later)], Context("i"))
     assert [m.application_properties["event_type"] for m in harness.bus.topic.accepted] == [
@@ -104,7 +106,7 @@ def test_events_wait_in_the_store_while_our_topic_is_down(harness: Harness) -> N
         "charger.online",
         "charger.offline",
     ]
-    assert publisher_cursor(harness.store) == 3
+    assert EventLog(harness.store).cursor(Cursor.PUBLISHER) == 3
 
 
 def test_a_bad_configuration_parks_the_batch_instead_of_losing_it(harness_factory) -> None:

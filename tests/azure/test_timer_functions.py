@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from functions import worker as worker_module
-from shared.app.health import PARKED_LOG, REGISTRY_REFRESH, WATCHDOG
+from shared.app.health import REGISTRY_REFRESH, WATCHDOG
 from shared.app.ingest_unit import EVENTS_LOG
+from shared.storage.schema import PARKED_LOG
 from shared.timestamps import format_utc
 from shared.zaptec.client import ZaptecClient
 from simulators.zaptec_api import ZaptecSimulator

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.app.compose import Runtime, build_runtime
+from shared.app.compose import App, Consumers, open_local
 from shared.config.loader import load_config
 from shared.consumers.finance.consumer import REJECTED_LOG
 from shared.events.model import SessionCompleted, cloudevent
@@ -32,7 +32,7 @@ finance:
 
 
 @pytest.fixture
-def runtime() -> Iterator[tuple[Runtime, list[httpx.Request]]]:
+def runtime() -> Iterator[tuple[App, Consumers, list[httpx.Request]]]:
     sent: list[httpx.Request] = []
 
     def receiver(request: httpx.Request) -> httpx.Response:
@@ -40,11 +40,9 @@ def runtime() -> Iterator[tuple[Runtime, list[httpx.Request]]]:
         return httpx.Response(200)
 
     http = httpx.Client(transport=httpx.MockTransport(receiver))
-    rt = build_runtime(
-        load_config(text=CONFIG, env={}), SqliteStore(":memory:"), data_clock=True, http=http
-    )
-    yield rt, sent
-    rt.close()
+    app = open_local(load_config(text=CONFIG, env={}), SqliteStore(":memory:"), http=http)
+    yield app, app.consumers(), sent
+    app.close()
 
 
 def completed_event(**kw: Any) -> dict[str, Any]:
@@ -68,33 +66,33 @@ def completed_event(**kw: Any) -> dict[str, Any]:
 
 
 def test_a_session_becomes_one_record_and_redelivery_adds_nothing(
-    runtime: tuple[Runtime, list[httpx.Request]],
+    runtime: tuple[App, Consumers, list[httpx.Request]],
 ) -> None:
-    rt, sent = runtime
+    app, consumers, sent = runtime
     event = completed_event()
-    rt.finance.handle(event)
-    rt.finance.handle(event)
+    consumers.finance.handle(event)
+    consumers.finance.handle(event)
     hosts = [r.url.host for r in sent]
     assert hosts == ["raw.example.com", "billing.example.com"]
     record = json.loads(sent[1].content)
     assert record["type"] == "finance.record.created"
     assert record["data"]["total_cost"] == {"excl_vat": 3.75, "incl_vat": 4.69}
     assert sent[1].headers["webhook-signature"].startswith("v1,")
-    logged = [e for _, e in rt.store.read("events") if e["type"] == "finance.record.created"]
+    logged = [e for _, e in app.store.read("events") if e["type"] == "finance.record.created"]
     assert [e["id"] for e in logged] == [record["id"]]
-    assert rt.finance.events == {"finance.record.created": 1}  # type: ignore[attr-defined]
-    assert rt.finance.counts == {"billed": 1, "duplicate": 1}  # type: ignore[attr-defined]
+    assert consumers.finance.events == {"finance.record.created": 1}  # type: ignore[attr-defined]
+    assert consumers.finance.counts == {"billed": 1, "duplicate": 1}  # type: ignore[attr-defined]
 
 
 def test_an_unusable_session_event_is_recorded_and_dropped(
-    runtime: tuple[Runtime, list[httpx.Request]],
+    runtime: tuple[App, Consumers, list[httpx.Request]],
 ) -> None:
-    rt, _ = runtime
+    app, consumers, _ = runtime
     broken = completed_event()
     del broken["data"]["started_at"]
-    rt.finance.handle(broken)
-    rt.finance.handle(completed_event())
-    [(_, rejected)] = rt.store.read(REJECTED_LOG)
+    consumers.finance.handle(broken)
+    consumers.finance.handle(completed_event())
+    [(_, rejected)] = app.store.read(REJECTED_LOG)
     assert rejected["reason"] == "unusable_session"
     assert "started_at" in rejected["detail"]
-    assert rt.store.head("ledger") == 1
+    assert app.store.head("ledger") == 1

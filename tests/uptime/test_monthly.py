@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.app.compose import build_runtime
+from shared.app.compose import open_local
 from shared.app.ingest_unit import EVENTS_LOG
 from shared.consumers.uptime.monthly import gauges, monthly_report, previous_month, report_events
 from shared.consumers.uptime.report import build_report
@@ -58,16 +58,17 @@ def test_report_events_are_sent_once_with_the_first_body(tmp_path: Path) -> None
         register(store, {1: SITE_A, 2: SITE_B})
         publish(store, period(1, at(10), at(12), SITE_A))
         publish(store, period(2, at(-24 * 30), at(-24 * 29), SITE_B))  # March: not in April
-        rt = build_runtime(config(routed_config(url)), store, data_clock=False)
-        first = monthly_report(rt.config, rt.store, rt.deliverer, NOW)
+        app = open_local(config(routed_config(url)), store, data_clock=False)
+        deliverer = app.consumers().deliverer
+        first = monthly_report(app.config(), app.store, deliverer, NOW)
         assert [e["subject"] for e in first] == ["fleet", SITE_A, SITE_B]
         assert receiver.accepted == {}
         receiver.down = False
-        rt.deliverer.breaker.succeeded("reports")  # the receiver is back (skip the cool-down)
-        again = monthly_report(rt.config, rt.store, rt.deliverer, NOW + timedelta(hours=1))
+        deliverer.breaker.succeeded("reports")  # the receiver is back (skip the cool-down)
+        again = monthly_report(app.config(), app.store, deliverer, NOW + timedelta(hours=1))
         assert again == first  # the stored copies: same ids, same generated_at
-        monthly_report(rt.config, rt.store, rt.deliverer, NOW + timedelta(hours=2))
-        rt.close()
+        monthly_report(app.config(), app.store, deliverer, NOW + timedelta(hours=2))
+        app.close()
     assert [b["id"] for b in receiver.bodies()] == [e["id"] for e in first]
     assert sum(receiver.duplicates.values()) == 0
     fleet, site_a, site_b = receiver.bodies()

@@ -1,0 +1,169 @@
+"""The ingest use case: a batch of inbound messages -> charger state -> committed events
+-> our topic. The Azure ``ingest`` function and ``chargeops replay`` both run this.
+
+Zaptec's subscription is vendor-owned and its dead-letter queue is not ours, so a batch
+does the least that can fail and raises only when the store itself fails (then nothing
+is lost: Zaptec redelivers and every step is idempotent). A message that cannot be
+decoded or applied becomes a rejection with its reason, never a raise; with an unusable
+configuration the batch is parked (``shared.app.parking``) for the watchdog; if our topic
+is unreachable the events wait in the store for the next publish.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.app.compose import App
+from shared.app.ingest_unit import Ingest
+from shared.app.parking import park
+from shared.config.loader import ConfigError
+from shared.inbound.decode import Decoded, Rejection
+from shared.inbound.envelope import Inbound
+from shared.inbound.observations import Observation
+from shared.storage.base import AlreadyExists, Conflict, Store
+from shared.storage.schema import META_KIND, Meta
+from shared.timestamps import format_utc, parse_utc
+
+__all__ = ["BatchResult", "decode_all", "feed", "ingest_batch", "look_up_unknown", "publish"]
+
+log = logging.getLogger("chargeops.ingest")
+CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    messages: int
+    rejected: int
+    events: int
+    parked: bool = False
+
+
+def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None) -> BatchResult:
+    """Decode, track state, commit (state, events and rejections together), publish.
+
+    ``unit`` is the ingest unit of work to use: a replay keeps one for the whole run (its
+    data clock and cached states carry over); Azure takes a fresh one per batch."""
+    if not batch:
+        return BatchResult(0, 0, 0)
+    if unit is None:
+        try:
+            unit = app.ingest_unit()
+        except ConfigError as exc:
+            park(app, batch, f"configuration: {exc}")
+            return BatchResult(len(batch), 0, 0, parked=True)
+    decoded = decode_all(batch)
+    look_up_unknown(app, decoded)
+    before = sum(unit.counts.rejected.values())
+    added = commit_with_retry(unit, batch, decoded)
+    mark_last_message(app.store, [m.enqueued_at for m in batch if m.enqueued_at])
+    rejected = sum(unit.counts.rejected.values()) - before
+    app.counters.messages(len(batch) - rejected, "ingest", "accepted")
+    app.counters.messages(rejected, "ingest", "rejected")
+    for _, event in added:
+        app.counters.events(event["type"])
+    publish(app)
+    log.info("ingest: %d messages, %d rejected, %d new events", len(batch), rejected, len(added))
+    return BatchResult(len(batch), rejected, len(added))
+
+
+def commit_with_retry(
+    unit: Ingest, batch: Sequence[Inbound], decoded: Sequence[Decoded]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Apply and commit; another instance writing the same charger first is a Conflict,
+    and running the batch again on fresh state is idempotent, so retry here rather than
+    make Zaptec redeliver (its dead-letter queue is not ours)."""
+    counted = copy.deepcopy(unit.counts)
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        feed(unit, batch, decoded)
+        try:
+            return unit.commit()
+        except Conflict:
+            unit.abandon()
+            unit.counts = copy.deepcopy(counted)  # the retry counts the batch afresh
+            log.info("ingest: another instance wrote first; attempt %d again", attempt)
+            if attempt == CONFLICT_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def decode_all(batch: Sequence[Inbound]) -> list[Decoded]:
+    """Every message decodes to something; a decoder bug becomes a rejection, never a raise."""
+    out: list[Decoded] = []
+    for item in batch:
+        try:
+            out.append(item.decode())
+        except Exception as exc:
+            out.append(Rejection("internal_error", f"decode: {type(exc).__name__}: {exc}"[:300]))
+    return out
+
+
+def feed(unit: Ingest, batch: Sequence[Inbound], decoded: Sequence[Decoded]) -> None:
+    """Every message becomes state, an ignored count or a rejection: none raises."""
+    for message, item in zip(batch, decoded, strict=True):
+        ref = message.ref()
+        try:
+            unit.feed(item, ref, message.source)
+        except Exception as exc:
+            log.exception("ingest could not apply message %s", _name(ref))
+            detail = f"apply: {type(exc).__name__}: {exc}"[:300]
+            unit.feed(Rejection("internal_error", detail), ref, message.source)
+        if isinstance(item, Rejection):
+            log.warning(
+                "rejected Zaptec message %s: %s (%s)", _name(ref), item.code, item.detail
+            )
+
+
+def _name(ref: dict[str, Any]) -> str:
+    """A message's name in a log line: its message id, else its place in a capture."""
+    return str(ref.get("message_id") or f"line {ref.get('line')}")
+
+
+def look_up_unknown(app: App, decoded: Sequence[Decoded]) -> None:
+    """Chargers the registry does not know yet: one coalesced Zaptec lookup each, so their
+    events carry site and name. Best effort: never fails the batch."""
+    client = app.zaptec()
+    if client is None:
+        return
+    pairs = {d.charger_id: d.serial for d in decoded if isinstance(d, Observation)}
+    if not pairs:
+        return
+    try:
+        from shared.registry.lookup import UnknownChargerLookup  # noqa: PLC0415
+        from shared.registry.view import RegistryView  # noqa: PLC0415
+
+        view = RegistryView(app.store)
+        unknown = [(cid, serial) for cid, serial in pairs.items() if view.lookup(cid) is None]
+        if unknown:
+            lookup = UnknownChargerLookup(app.config().zaptec, app.store, client, view)
+            lookup.request_many(unknown)
+    except Exception as exc:
+        log.warning("unknown-charger lookup failed (%s); events go out without a site", exc)
+
+
+def publish(app: App) -> int:
+    """Send committed events to our topic; a failure is logged and left for later."""
+    result = app.topic.publish()
+    app.counters.published(result.sent)
+    return result.sent
+
+
+def mark_last_message(store: Store, enqueued: Sequence[datetime]) -> None:
+    """``meta/last_message``: newest enqueue time seen (the registry's idle check reads it)."""
+    if not enqueued:
+        return
+    newest = max(enqueued)
+    for _ in range(5):
+        entry = store.get(META_KIND, Meta.LAST_MESSAGE)
+        if entry is not None and parse_utc(entry.value["at"]) >= newest:
+            return
+        try:
+            expect = entry.version if entry else None
+            store.put(META_KIND, Meta.LAST_MESSAGE, {"at": format_utc(newest)}, expect=expect)
+            return
+        except (AlreadyExists, Conflict):
+            continue

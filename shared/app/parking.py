@@ -1,0 +1,51 @@
+"""Parking: Zaptec messages ingest cannot process yet (the configuration is unusable),
+kept in the store rather than sent back to Zaptec, whose dead-letter queue is not ours.
+The watchdog feeds them through ingest once the configuration loads. The only code that
+touches the ``parked`` log and its cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from shared.inbound.envelope import Envelope, Inbound
+from shared.storage.schema import CURSOR_KIND, PARKED_LOG, Cursor
+
+if TYPE_CHECKING:
+    from shared.app.compose import App
+
+__all__ = ["park", "unpark"]
+
+log = logging.getLogger("chargeops.ingest")
+
+
+def park(app: App, batch: Sequence[Inbound], reason: str) -> None:
+    """Keep messages we cannot process now; ``unpark`` feeds them in once we can."""
+    rows = []
+    for message in batch:
+        if not isinstance(message, Envelope):
+            raise TypeError("only Service Bus messages are parked")  # replay stops instead
+        rows.append((message.dedup, {**message.as_json(), "reason": reason[:300]}))
+    app.store.append(PARKED_LOG, rows)
+    app.counters.messages(len(batch), "ingest", "parked")
+    log.error("ingest parked %d messages: %s", len(batch), reason)
+
+
+def unpark(app: App, page: int = 500) -> int:
+    """Feed parked messages through ingest (watchdog); returns how many were taken.
+    Raises ConfigError while the configuration is still bad (they stay parked)."""
+    from shared.app.ingest import commit_with_retry, decode_all  # noqa: PLC0415
+
+    entry = app.store.get(CURSOR_KIND, Cursor.PARKED)
+    after = int(entry.value["seq"]) if entry else 0
+    taken = 0
+    while rows := app.store.read(PARKED_LOG, after, page):
+        unit = app.ingest_unit()
+        batch = [Envelope.from_json(value) for _, value in rows]
+        commit_with_retry(unit, batch, decode_all(batch))
+        after = rows[-1][0]
+        app.store.put(CURSOR_KIND, Cursor.PARKED, {"seq": after})
+        taken += len(rows)
+    return taken

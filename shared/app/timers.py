@@ -1,0 +1,178 @@
+"""The timer use cases: the watchdog (every minute), the registry refresh (every 30
+minutes; a fresh registry costs nothing) and the monthly uptime report.
+
+The watchdog is what makes wall-clock time pass for the core in Azure. Each run: parked
+messages are fed in; sessions whose wait for CompletedSession (723) is over get one
+``/state`` look (within the Zaptec budget) for a 723 that never reached the bus; then
+chargers silent past ``detection.silence_after`` go offline and the remaining sessions
+complete as derived; consumers run their time-driven work and pending deliveries are
+retried; anything committed but not yet on our topic is published. Each step runs even
+if another fails; the run fails afterwards if any did, so it shows in Application Insights.
+(A replay needs no watchdog: its data clock fires the same deadlines inline.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from shared.app.compose import App
+from shared.app.ingest import publish
+from shared.app.parking import unpark
+from shared.charger.model import from_record
+from shared.inbound.decode import decode_fields
+from shared.inbound.observations import Observation, StateId
+from shared.storage.schema import CHARGER_KIND, META_KIND, Meta
+from shared.timestamps import format_utc
+from shared.zaptec.errors import BudgetExhausted, ZaptecError
+
+__all__ = ["STATE_LOOKUPS", "StepsFailed", "refresh_registry", "uptime_report", "watchdog"]
+
+log = logging.getLogger("chargeops.timers")
+STATE_LOOKUPS = 20  # /state calls per watchdog run at most (the budget decides the rest)
+
+
+class StepsFailed(RuntimeError):
+    """One or more watchdog steps failed (the others ran)."""
+
+
+def watchdog(app: App) -> dict[str, Any]:
+    """One pass; returns what each step did (also stored as ``meta/watchdog``)."""
+    now = app.now()
+    report: dict[str, Any] = {"at": format_utc(now)}
+    failed: list[str] = []
+
+    def step(name: str, work: Callable[[], object]) -> None:
+        try:
+            report[name] = work()
+        except Exception as exc:
+            log.exception("watchdog step %s failed", name)
+            report[name] = f"failed: {type(exc).__name__}"
+            failed.append(name)
+
+    step("parked", lambda: unpark(app))
+    step("state_lookups", lambda: state_fallback(app, now))
+    step("deadlines", lambda: deadlines(app, now))
+    step("consumers", lambda: tick_consumers(app, now))
+    step("published", lambda: publish_or_raise(app))
+    try:
+        app.store.put(META_KIND, Meta.WATCHDOG, report)
+    except Exception:
+        log.exception("could not record the watchdog run")
+    if failed:
+        raise StepsFailed(f"watchdog steps failed: {', '.join(failed)}")
+    return report
+
+
+def state_fallback(app: App, now: datetime) -> int:
+    """Ask ``/state`` for the 723 of sessions whose wait is over; returns 723s found."""
+    waiting = [
+        key
+        for key, entry in app.store.scan(CHARGER_KIND)
+        if any(e.due <= now for e in from_record(entry.value).ended)
+    ]
+    if not waiting:
+        return 0
+    client = app.zaptec()
+    if client is None:
+        return 0  # no Zaptec credentials: sessions complete as derived
+    unit = app.ingest_unit()
+    found = 0
+    for charger_id in waiting[:STATE_LOOKUPS]:
+        try:
+            snapshot = client.state(charger_id)
+            if not snapshot.cached:
+                app.counters.budget(1, "state")
+        except BudgetExhausted:
+            log.info("state lookups stop: Zaptec budget exhausted")
+            break
+        except ZaptecError as exc:
+            log.warning("state lookup for %s failed: %s", charger_id, exc)
+            continue
+        for item in snapshot.observations:
+            if str(item.get("StateId")) != str(StateId.COMPLETED_SESSION):
+                continue
+            decoded = decode_fields({"ChargerId": charger_id, **item}, now)
+            if isinstance(decoded, Observation):
+                unit.feed(decoded, {"source": "state"}, f"state:{charger_id}:{item}")
+                found += 1
+    unit.commit()
+    return found
+
+
+def deadlines(app: App, now: datetime) -> int:
+    """Fire due timers of every charger (silence -> offline, settled sessions)."""
+    unit = app.ingest_unit(data_clock=True)
+    unit.start()
+    unit.advance_to(now)
+    added = unit.commit()
+    for _, event in added:
+        app.counters.events(event["type"])
+    return len(added)
+
+
+def tick_consumers(app: App, now: datetime) -> int:
+    """Time-driven consumer work, then deliveries earlier runs left pending."""
+    consumers = app.consumers()
+    consumers.tickets.tick(now)
+    consumers.finance.tick(now)
+    consumers.deliverer.flush()
+    for outcome in consumers.deliverer.outcomes:
+        app.counters.delivery(outcome.target, outcome.status)
+    return len(consumers.deliverer.outcomes)
+
+
+def publish_or_raise(app: App) -> int:
+    result = app.topic.publish()
+    app.counters.published(result.sent)
+    if result.error is not None:
+        raise RuntimeError(f"publishing failed ({result.error}); backlog {result.backlog}")
+    return result.sent
+
+
+def uptime_report(app: App) -> list[dict[str, Any]]:
+    """Last month's availability as ``report.uptime`` events, routed like any event."""
+    from shared.consumers.uptime.monthly import monthly_report  # noqa: PLC0415
+
+    consumers = app.consumers()
+    events = monthly_report(app.config(), app.store, consumers.deliverer, app.now())
+    failed = [o for o in consumers.deliverer.outcomes if o.status == "failed"]
+    log.info("uptime_report: %d report events, %d deliveries failed", len(events), len(failed))
+    publish_or_raise(app)
+    return events
+
+
+def refresh_registry(app: App) -> dict[str, Any]:
+    """Refresh the charger registry within the Zaptec budget, feed its IsOnline
+    observations to ingest, publish its events; the run is recorded for ``health``."""
+    from shared.registry import refresh  # noqa: PLC0415
+
+    now = app.now()
+    record: dict[str, Any] = {"at": format_utc(now)}
+    client = app.zaptec()
+    if client is None:
+        record["status"] = "not configured (zaptec.username/password)"
+        app.store.put(META_KIND, Meta.REGISTRY_REFRESH, record)
+        log.warning("registry_refresh: %s", record["status"])
+        return record
+    try:
+        result = refresh(app.config(), app.store, client, now)
+    except Exception as exc:
+        record["status"] = f"failed: {type(exc).__name__}"
+        app.store.put(META_KIND, Meta.REGISTRY_REFRESH, record)
+        raise
+    if result.observations:
+        unit = app.ingest_unit()
+        for obs in result.observations:
+            unit.feed(obs, {"source": "registry"}, f"registry:{obs.charger_id}:{obs.timestamp}")
+        unit.commit()
+    publish(app)
+    for kind, count in result.calls.items():
+        app.counters.budget(count, f"registry:{kind}")
+    summary = result.summary()
+    record.update({"status": "ok", "result": summary.get("status"), "summary": summary})
+    app.store.put(META_KIND, Meta.REGISTRY_REFRESH, record)
+    log.info("registry_refresh: %s", summary.get("status"))
+    return record

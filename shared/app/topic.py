@@ -1,0 +1,125 @@
+"""Our topic ``charger-events``, as a use case sees it: where committed events go.
+
+Events are committed to the event log first (the outbox) and published after, so a
+Service Bus outage never loses an event and never sends Zaptec's message back: the
+publisher cursor says what has been sent, and the next invocation or the watchdog sends
+the rest. Re-sending is harmless: the message id is the event id, so the topic's
+duplicate detection drops repeats, and consumers are idempotent. ``publish`` never
+raises for a send failure; it reports it. In a replay the event log itself is the topic
+(local subscriptions read it with cursors), so there is nothing to send.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.adapters.servicebus import MessageSender, encoded, to_message
+from shared.events.log import EventLog
+from shared.storage.schema import Cursor
+
+__all__ = ["LocalTopic", "Published", "ServiceBusTopic", "Topic", "publish_pending"]
+
+log = logging.getLogger("chargeops.topic")
+
+_MAX_BATCH = 100
+_MAX_BATCH_BYTES = 200_000  # under the Standard tier's 256 KB per batch, with headroom
+
+Row = tuple[int, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    sent: int
+    cursor: int
+    head: int
+    error: str | None = None
+
+    @property
+    def backlog(self) -> int:
+        return self.head - self.cursor
+
+
+class Topic(Protocol):
+    def publish(self) -> Published: ...
+
+
+class LocalTopic:
+    """Replay: the event log is the topic; subscriptions are cursors over it."""
+
+    def publish(self) -> Published:
+        return Published(0, 0, 0)
+
+
+class ServiceBusTopic:
+    """Azure: our topic on Service Bus, its sender opened on first publish."""
+
+    def __init__(self, events: EventLog, sender_factory: Callable[[], MessageSender]) -> None:
+        self.events = events
+        self._factory = sender_factory
+        self._sender: MessageSender | None = None
+        self._lock = threading.Lock()
+
+    def sender(self) -> MessageSender:
+        """Opened once; sends are serialised (the SDK's sender is not thread-safe and the
+        worker runs invocations on a thread pool)."""
+        with self._lock:
+            if self._sender is None:
+                self._sender = _Serialised(self._factory())
+            return self._sender
+
+    def publish(self) -> Published:
+        try:
+            sender = self.sender()
+        except Exception as exc:  # settings, identity, network: the events wait
+            log.warning("our topic is unreachable (%s); events wait in the store", exc)
+            cursor = self.events.cursor(Cursor.PUBLISHER)
+            return Published(0, cursor, self.events.head(), type(exc).__name__)
+        return publish_pending(self.events, sender)
+
+
+def publish_pending(events: EventLog, sender: MessageSender, *, limit: int = 5000) -> Published:
+    """Send every committed event after the cursor, in log order, moving the cursor after
+    each batch. Never raises for a send failure: it is reported, and the rest waits."""
+    cursor = events.cursor(Cursor.PUBLISHER)
+    sent = 0
+    while sent < limit:
+        rows = events.read(cursor, min(1000, limit - sent))
+        if not rows:
+            break
+        for batch in _batches(rows):
+            try:
+                sender.send_messages([to_message(event) for _, event in batch])
+            except Exception as exc:  # network, auth, throttling: try again next time
+                log.warning("publishing to our topic failed, %d events wait: %s", len(batch), exc)
+                return Published(sent, cursor, events.head(), f"{type(exc).__name__}")
+            cursor = events.advance_cursor(Cursor.PUBLISHER, batch[-1][0])
+            sent += len(batch)
+    return Published(sent, cursor, events.head())
+
+
+def _batches(rows: Sequence[Row]) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    size = 0
+    for row in rows:
+        cost = len(encoded(row[1])) + 300  # body plus headers and properties
+        if batch and (len(batch) >= _MAX_BATCH or size + cost > _MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += cost
+    if batch:
+        yield batch
+
+
+class _Serialised:
+    def __init__(self, inner: MessageSender) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def send_messages(self, message: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self._inner.send_messages(message, **kwargs)
