@@ -120,7 +120,14 @@ class Run:
             self.host.failures.append(exc)
         self.consumers()
 
-    def day(self, messages: list[SimMessage], hooks: dict[int, Any] | None = None) -> None:
+    def day(
+        self,
+        messages: list[SimMessage],
+        hooks: dict[int, Any] | None = None,
+        tail: timedelta = timedelta(hours=2),
+    ) -> None:
+        """Zaptec's subscription delivers the day in batches, the watchdog runs every
+        ``WATCHDOG_EVERY`` of enqueue time, and then time runs on for ``tail``."""
         zaptec = Subscription("zaptec")  # Zaptec's: no sessions, their maxDeliveryCount
         for msg in messages:
             zaptec.enqueue(msg)
@@ -142,7 +149,7 @@ class Run:
                 last_watchdog = self.h.clock.now
                 self.watchdog()
         assert zaptec.dead_letters == []  # Zaptec's DLQ is not ours: nothing may go there
-        self.h.clock.advance(hours=2)
+        self.h.clock.advance(seconds=tail.total_seconds())
         self.watchdog()
         self.watchdog()
 
