@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shared.consumers.finance.ocmf import parse_ocmf
 from shared.consumers.finance.signed import check_signed, signed_data_object
+from shared.inbound.ocmf import parse_ocmf
 from tests.finance.helpers import SERIAL, ocmf
 
 D = Decimal

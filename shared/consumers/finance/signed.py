@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shared.consumers.finance.ocmf import METER_OK, Ocmf, OcmfError, parse_ocmf
 from shared.consumers.finance.pricing import MeterPoint
+from shared.inbound.ocmf import METER_OK, Ocmf, OcmfError, parse_ocmf
 
 __all__ = ["Flag", "SignedCheck", "check_signed", "signed_data_object"]
 
