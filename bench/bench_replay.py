@@ -116,7 +116,8 @@ def pyzaptec_decoder() -> ModuleType | None:
 
 
 def decode_rates(path: Path, repeat: int) -> dict[str, float]:
-    from shared.inbound.decode import Rejection, decode_body  # noqa: PLC0415
+    from shared.inbound.decode import decode_body  # noqa: PLC0415
+    from shared.inbound.observations import Rejection  # noqa: PLC0415
 
     data = [b for b in bodies(path) if not isinstance(decode_body(b), Rejection)]  # both can read
     best_ours = min(_timed(lambda: [decode_body(b) for b in data]) for _ in range(repeat))

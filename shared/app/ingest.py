@@ -22,9 +22,8 @@ from shared.app.compose import App
 from shared.app.ingest_unit import Ingest
 from shared.app.parking import park
 from shared.config.loader import ConfigError
-from shared.inbound.decode import Decoded, Rejection
 from shared.inbound.envelope import Inbound
-from shared.inbound.observations import Observation
+from shared.inbound.observations import Decoded, Observation, Rejection
 from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.storage.schema import META_KIND, Meta
 from shared.timestamps import format_utc, parse_utc

@@ -23,8 +23,7 @@ from shared.charger import state
 from shared.charger.model import ChargerState, from_record, to_record
 from shared.charger.transition import APPLIED, Detection, Transition
 from shared.events.model import ChargerEvent, cloudevent
-from shared.inbound.decode import Decoded, Ignored, Rejection
-from shared.inbound.observations import Observation, Seen
+from shared.inbound.observations import Decoded, Ignored, Observation, Rejection, Seen
 from shared.registry.view import RegistryView
 from shared.storage.base import Store
 from shared.timestamps import format_utc, parse_utc, utc_second

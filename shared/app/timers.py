@@ -22,7 +22,7 @@ from shared.app.compose import App
 from shared.app.ingest import publish
 from shared.app.parking import unpark
 from shared.charger.model import from_record
-from shared.inbound.decode import decode_fields
+from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Observation, StateId
 from shared.storage.schema import CHARGER_KIND, META_KIND, Meta
 from shared.timestamps import format_utc

@@ -20,8 +20,7 @@ from typing import Any
 from shared.charger.model import ChargerState, CompletedRef, EndedSession, OpenSession
 from shared.charger.transition import DUPLICATE, NO_VALUE, Detection, Transition
 from shared.events.model import SessionCompleted
-from shared.inbound.decode import Rejection
-from shared.inbound.observations import Observation
+from shared.inbound.observations import Observation, Rejection
 from shared.inbound.ocmf import OcmfError, parse_ocmf
 from shared.timestamps import format_utc, parse_utc
 

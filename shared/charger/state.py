@@ -24,8 +24,7 @@ from shared.events.model import (
     FaultCleared,
     FaultRaised,
 )
-from shared.inbound.decode import Rejection
-from shared.inbound.observations import Observation, StateId
+from shared.inbound.observations import Observation, Rejection, StateId
 
 __all__ = ["Detection", "Transition", "apply", "next_deadline", "seen", "tick"]
 

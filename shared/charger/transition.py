@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from shared.charger.model import ChargerState
 from shared.events.model import ChargerEvent
-from shared.inbound.decode import Rejection
+from shared.inbound.observations import Rejection
 
 __all__ = ["APPLIED", "DUPLICATE", "NO_VALUE", "STALE", "Detection", "Transition"]
 

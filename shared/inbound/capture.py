@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from shared.inbound.decode import Rejection
 from shared.inbound.envelope import CaptureLine
+from shared.inbound.observations import Rejection
 
 __all__ = ["InputError", "read_capture"]
 

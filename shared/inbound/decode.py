@@ -1,52 +1,34 @@
-"""Service Bus traffic -> observations, telemetry sightings, or a stable rejection.
+"""Service Bus bodies and capture lines -> a Zaptec observation object, handed to
+``normalize``; telemetry takes a byte-search shortcut here and never becomes an object.
 
-Order matters for cost: the StateId is read first and telemetry (~95 % of traffic) gets
-only the checks that proof-of-life needs; full validation is for actionable ids. Nothing
-here raises on bad input: every failure becomes a ``Rejection`` with a stable ``code``.
+Formats: the .NET binary-XML (MC-NBFX) string wrapper Zaptec sends, plain JSON, and a
+capture's ``{"body_base64": …}`` envelope. Order matters for cost: telemetry (~95 % of
+traffic) is recognised by a few byte searches before any JSON is parsed. Nothing here
+raises on bad input: every failure becomes a ``Rejection`` with a stable ``code``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from shared.inbound.nbfx import NbfxError, string_content
-from shared.inbound.observations import ACTIONABLE, ZERO_CHARGER, Observation, Seen
+from shared.inbound.normalize import decode_fields
+from shared.inbound.observations import ACTIONABLE, ZERO_CHARGER, Decoded, Ignored, Rejection, Seen
 from shared.timestamps import parse_utc
 
-__all__ = ["MAX_LINE", "Decoded", "Ignored", "Rejection", "decode_body", "decode_line"]
+__all__ = ["MAX_LINE", "decode_body", "decode_line"]
 
 MAX_LINE = 1 << 20  # 1 MiB: a capture line longer than this is not a Zaptec frame
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _json_loads = orjson.loads
 _ZAPTEC_ORDER = re.compile(
     rb'"ChargerId":"([0-9A-Za-z-]+)","StateId":(-?\d{1,9}),"Timestamp":"([^"]{0,40})"'
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Input we could not use; ``code`` is stable snake_case, ``detail`` is for humans."""
-
-    code: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ignored:
-    """Valid input we drop on purpose (counted, not rejected)."""
-
-    reason: str
-
-
-Decoded = Observation | Seen | Ignored | Rejection
 
 
 def decode_line(line: str) -> Decoded:
@@ -87,29 +69,6 @@ def decode_body(body: bytes, received_at: datetime | None = None) -> Decoded:
     if not isinstance(obj, dict):
         return Rejection("not_an_object", "body JSON is not an object")
     return decode_fields(obj, received_at)
-
-
-def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
-    """Validate a Zaptec observation object; cheap for telemetry, thorough for the rest."""
-    state_id = obj.get("StateId")
-    if type(state_id) is not int:
-        if state_id is None:
-            return Rejection("missing_field", "StateId is missing")
-        try:
-            state_id = int(state_id)
-        except (TypeError, ValueError):
-            return Rejection(
-                "invalid_state_id", f"StateId {str(state_id)[:40]!r} is not an integer"
-            )
-    charger_id = obj.get("ChargerId")
-    if not isinstance(charger_id, str) or not charger_id:
-        return Rejection("missing_field", "ChargerId is missing")
-    if charger_id == ZERO_CHARGER:
-        return Ignored("zero_charger")
-    stamp = obj.get("Timestamp")
-    if state_id not in ACTIONABLE:
-        return Seen(charger_id.lower(), stamp if isinstance(stamp, str) else None, received_at)
-    return _observation(obj, state_id, charger_id, stamp, received_at)
 
 
 def _telemetry(text: bytes, received_at: datetime | None) -> Seen | Ignored | None:
@@ -153,33 +112,6 @@ def _telemetry(text: bytes, received_at: datetime | None) -> Seen | Ignored | No
         stop = text.find(b'"', t + 13)
         stamp = text[t + 13 : stop].decode("ascii", "replace") if stop > 0 else None
     return Seen(charger_id, stamp, received_at)
-
-
-def _observation(
-    obj: dict[str, Any], state_id: int, charger_id: str, stamp: object, received_at: datetime | None
-) -> Decoded:
-    if not _GUID.match(charger_id):
-        return Rejection("invalid_charger_id", f"ChargerId {charger_id[:60]!r} is not a GUID")
-    if not isinstance(stamp, str):
-        return Rejection("missing_field" if stamp is None else "invalid_timestamp", "Timestamp")
-    try:
-        timestamp = parse_utc(stamp)
-    except ValueError:
-        return Rejection("invalid_timestamp", f"Timestamp {stamp[:40]!r} is not ISO 8601")
-    value = obj.get("ValueAsString")
-    if value is not None and not isinstance(value, str):
-        value = json.dumps(value) if isinstance(value, dict | list) else str(value)
-    serial = obj.get("DeviceId")
-    device_type = obj.get("DeviceType")
-    return Observation(
-        charger_id=charger_id.lower(),
-        state_id=state_id,
-        timestamp=timestamp,
-        value=value or None,
-        serial=serial if isinstance(serial, str) and serial else None,
-        device_type=device_type if type(device_type) is int else None,
-        received_at=received_at,
-    )
 
 
 def _decode_envelope(obj: dict[str, Any]) -> Decoded:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from shared.inbound.decode import Decoded, Rejection, decode_body, decode_line
+from shared.inbound.decode import decode_body, decode_line
+from shared.inbound.observations import Decoded, Rejection
 from shared.timestamps import format_utc, parse_utc
 
 __all__ = ["BODY_KEPT", "CaptureLine", "Envelope", "Inbound"]

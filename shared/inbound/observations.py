@@ -1,4 +1,5 @@
-"""Zaptec observations: the state ids we act on and the decoded observation itself.
+"""Zaptec observations: the state ids we act on, the normalized observation itself, and
+what else decoding can give (a telemetry sighting, an ignore, a rejection).
 
 Ids from Zaptec's ``/api/constants`` (shipped as ``shared/data/zaptec_constants.json``);
 meanings in zaptec.md. Everything else on the bus is telemetry that only proves the
@@ -7,10 +8,20 @@ charger is alive.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-__all__ = ["ACTIONABLE", "ZERO_CHARGER", "Observation", "Seen", "StateId"]
+__all__ = [
+    "ACTIONABLE",
+    "ZERO_CHARGER",
+    "Decoded",
+    "Ignored",
+    "Observation",
+    "Rejection",
+    "Seen",
+    "StateId",
+]
 
 
 class StateId:
@@ -66,3 +77,22 @@ class Seen(NamedTuple):
     charger_id: str
     stamp: str | None
     received_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Input we could not use; ``code`` is stable snake_case, ``detail`` is for humans."""
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """Valid input we drop on purpose (counted, not rejected)."""
+
+    reason: str
+
+
+Decoded = Observation | Seen | Ignored | Rejection
+

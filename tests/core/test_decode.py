@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.inbound.decode import Ignored, Rejection, decode_body, decode_line
-from shared.inbound.observations import Observation, Seen
+from shared.inbound.decode import decode_body, decode_line
+from shared.inbound.observations import Ignored, Observation, Rejection, Seen
 from simulators.traffic import nbfx_body
 
 CHARGER = "0aeea058-6b8e-4a44-9d9a-0123456789ab"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.charger.transition import Detection
-from shared.inbound.decode import Rejection
+from shared.inbound.observations import Rejection
 from tests.core.builders import RULES, Run, at, o
 
 RELAY_WELDED_GO = 1 << 49
