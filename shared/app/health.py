@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.telemetry import redact
+from shared.app.parking import parked_backlog
 from shared.events.log import EventLog
 from shared.storage.base import Store
-from shared.storage.schema import CURSOR_KIND, META_KIND, PARKED_LOG, Cursor, Meta
+from shared.storage.meta import MetaRecords
+from shared.storage.schema import Cursor, Meta
 from shared.timestamps import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -23,19 +25,11 @@ if TYPE_CHECKING:
     from shared.zaptec.budget import Policy
 
 __all__ = [
-    "LAST_MESSAGE",
-    "PARKED_CURSOR",
-    "REGISTRY_REFRESH",
-    "WATCHDOG",
     "Health",
     "check",
     "report",
 ]
 
-LAST_MESSAGE = (META_KIND, Meta.LAST_MESSAGE)
-REGISTRY_REFRESH = (META_KIND, Meta.REGISTRY_REFRESH)
-WATCHDOG = (META_KIND, Meta.WATCHDOG)
-PARKED_CURSOR = (CURSOR_KIND, Cursor.PARKED)
 REFRESH_STALE = timedelta(hours=3)  # three missed hourly refreshes
 BACKLOG_STALE = 1000  # events committed but not on our topic
 
@@ -105,7 +99,8 @@ def _records(store: Store, now: datetime, health: Health, policy: Policy | None)
         else:
             budget[key] = {k: entry.value.get(k) for k in ("used", "throttled", "blocked")}
     health.details["budget"] = budget
-    refresh = _value(store, REGISTRY_REFRESH)
+    meta = MetaRecords(store)
+    refresh = meta.get(Meta.REGISTRY_REFRESH)
     health.details["registry"] = {"last_refresh": refresh}
     if refresh is None:
         health.problem("registry never refreshed")
@@ -113,24 +108,18 @@ def _records(store: Store, now: datetime, health: Health, policy: Policy | None)
         health.problem(f"registry refresh older than {REFRESH_STALE}")
     elif refresh.get("status") not in (None, "ok"):
         health.problem(f"last registry refresh: {refresh.get('status')}")
-    last = _value(store, LAST_MESSAGE)
+    last = meta.get(Meta.LAST_MESSAGE)
     health.details["ingest"] = {"last_message": (last or {}).get("at")}
     events = EventLog(store)
     cursor, head = events.cursor(Cursor.PUBLISHER), events.head()
     health.details["publisher"] = {"cursor": cursor, "head": head, "backlog": head - cursor}
     if head - cursor >= BACKLOG_STALE:
         health.problem(f"{head - cursor} events not yet published to our topic")
-    parked_entry = store.get(*PARKED_CURSOR)
-    parked = store.head(PARKED_LOG) - (int(parked_entry.value["seq"]) if parked_entry else 0)
+    parked = parked_backlog(store)
     health.details["parked"] = parked
     if parked:
         health.problem(f"{parked} Zaptec messages parked (configuration error?)")
-    health.details["watchdog"] = _value(store, WATCHDOG)
-
-
-def _value(store: Store, where: tuple[str, str]) -> dict[str, Any] | None:
-    entry = store.get(*where)
-    return entry.value if entry else None
+    health.details["watchdog"] = meta.get(Meta.WATCHDOG)
 
 
 def _older(stamp: object, now: datetime, age: timedelta) -> bool:

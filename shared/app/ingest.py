@@ -15,7 +15,6 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from shared.app.compose import App
@@ -24,9 +23,9 @@ from shared.app.parking import park
 from shared.config.loader import ConfigError
 from shared.inbound.envelope import Inbound
 from shared.inbound.observations import Decoded, Observation, Rejection
-from shared.storage.base import AlreadyExists, Conflict, Store
-from shared.storage.schema import META_KIND, Meta
-from shared.timestamps import format_utc, parse_utc
+from shared.storage.base import Conflict
+from shared.storage.meta import MetaRecords
+from shared.storage.schema import Meta
 
 __all__ = ["BatchResult", "decode_all", "feed", "ingest_batch", "look_up_unknown", "publish"]
 
@@ -59,7 +58,9 @@ def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None)
     look_up_unknown(app, decoded)
     before = sum(unit.counts.rejected.values())
     added = commit_with_retry(unit, batch, decoded)
-    mark_last_message(app.store, [m.enqueued_at for m in batch if m.enqueued_at])
+    enqueued = [m.enqueued_at for m in batch if m.enqueued_at]
+    if enqueued:  # the registry's idle check reads it (Zaptec deletes idle subscriptions)
+        MetaRecords(app.store).advance_time(Meta.LAST_MESSAGE, max(enqueued))
     rejected = sum(unit.counts.rejected.values()) - before
     app.counters.messages(len(batch) - rejected, "ingest", "accepted")
     app.counters.messages(rejected, "ingest", "rejected")
@@ -112,9 +113,7 @@ def feed(unit: Ingest, batch: Sequence[Inbound], decoded: Sequence[Decoded]) -> 
             detail = f"apply: {type(exc).__name__}: {exc}"[:300]
             unit.feed(Rejection("internal_error", detail), ref, message.source)
         if isinstance(item, Rejection):
-            log.warning(
-                "rejected Zaptec message %s: %s (%s)", _name(ref), item.code, item.detail
-            )
+            log.warning("rejected Zaptec message %s: %s (%s)", _name(ref), item.code, item.detail)
 
 
 def _name(ref: dict[str, Any]) -> str:
@@ -149,20 +148,3 @@ def publish(app: App) -> int:
     result = app.topic.publish()
     app.counters.published(result.sent)
     return result.sent
-
-
-def mark_last_message(store: Store, enqueued: Sequence[datetime]) -> None:
-    """``meta/last_message``: newest enqueue time seen (the registry's idle check reads it)."""
-    if not enqueued:
-        return
-    newest = max(enqueued)
-    for _ in range(5):
-        entry = store.get(META_KIND, Meta.LAST_MESSAGE)
-        if entry is not None and parse_utc(entry.value["at"]) >= newest:
-            return
-        try:
-            expect = entry.version if entry else None
-            store.put(META_KIND, Meta.LAST_MESSAGE, {"at": format_utc(newest)}, expect=expect)
-            return
-        except (AlreadyExists, Conflict):
-            continue

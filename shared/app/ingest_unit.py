@@ -19,20 +19,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.app.charger_states import ChargerStates
 from shared.charger import state
 from shared.charger.model import ChargerState, from_record, to_record
 from shared.charger.transition import APPLIED, Detection, Transition
+from shared.events.log import EventLog
 from shared.events.model import ChargerEvent, cloudevent
 from shared.inbound.observations import Decoded, Ignored, Observation, Rejection, Seen
 from shared.registry.view import RegistryView
 from shared.storage.base import Store
-from shared.timestamps import format_utc, parse_utc, utc_second
+from shared.storage.meta import MetaRecords
+from shared.storage.schema import REJECTIONS_LOG, Meta
+from shared.timestamps import format_utc, utc_second
 
-__all__ = ["EVENTS_LOG", "REJECTIONS_LOG", "Ingest", "IngestCounts"]
-
-EVENTS_LOG, REJECTIONS_LOG = "events", "rejections"
-CHARGER_KIND = "charger"
-_CLOCK = ("meta", "clock")
+__all__ = ["Ingest", "IngestCounts"]
 _TICK = timedelta(microseconds=1)
 
 
@@ -54,6 +54,11 @@ class Ingest:
         self, store: Store, rules: Detection, registry: RegistryView, *, data_clock: bool
     ) -> None:
         self.store, self.rules, self.registry = store, rules, registry
+        self.states, self.meta, self.events = (
+            ChargerStates(store),
+            MetaRecords(store),
+            EventLog(store),
+        )
         self.data_clock = data_clock
         self.counts = IngestCounts()
         self.clock: datetime | None = None
@@ -71,10 +76,9 @@ class Ingest:
 
     def start(self) -> None:
         """Load the clock and, for a data clock, every charger with a pending deadline."""
-        entry = self.store.get(*_CLOCK)
-        self.clock = parse_utc(entry.value["at"]) if entry else None
+        self.clock = self.meta.time(Meta.CLOCK)
         if self.data_clock:
-            for key, rec in self.store.scan(CHARGER_KIND):
+            for key, rec in self.states.all():
                 self._states[key] = from_record(rec.value)
                 self._schedule(self._states[key])
         self._started = True
@@ -110,7 +114,7 @@ class Ingest:
         if not self._started:
             self.start()
         if not self.data_clock:
-            for key, rec in self.store.scan(CHARGER_KIND):
+            for key, rec in self.states.all():
                 if key not in self._states:
                     self._states[key] = self._load(rec.value)
                     self._versions[key] = rec.version
@@ -138,15 +142,15 @@ class Ingest:
         with self.store.transaction():
             self.store.append(REJECTIONS_LOG, self._rejections)
             if self.data_clock:  # replay: this process is the only writer
-                self.store.put_many(CHARGER_KIND, states)
+                self.states.put_many(states)
             else:
                 for cid, record in states.items():
-                    self._versions[cid] = self.store.put(
-                        CHARGER_KIND, cid, record, expect=self._versions.get(cid)
+                    self._versions[cid] = self.states.put(
+                        cid, record, expect=self._versions.get(cid)
                     )
             if self.clock is not None:
-                self.store.put(*_CLOCK, {"at": format_utc(self.clock)})
-            added = self.store.append(EVENTS_LOG, entries)
+                self.meta.put(Meta.CLOCK, {"at": format_utc(self.clock)})
+            added = self.events.append(ce for _, ce in entries)
         for _, ce in added:
             self.counts.events[ce["type"]] += 1
         self._dirty.clear()
@@ -194,11 +198,7 @@ class Ingest:
     def _get(self, charger_id: str) -> ChargerState:
         found = self._states.get(charger_id)
         if found is None:
-            entry = (
-                None
-                if self.data_clock and self._started
-                else self.store.get(CHARGER_KIND, charger_id)
-            )
+            entry = None if self.data_clock and self._started else self.states.get(charger_id)
             self._versions[charger_id] = entry.version if entry else None
             found = self._load(entry.value) if entry else ChargerState(charger_id=charger_id)
             self._states[charger_id] = found

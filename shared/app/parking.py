@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shared.inbound.envelope import Envelope, Inbound
+from shared.storage.base import Store
 from shared.storage.schema import CURSOR_KIND, PARKED_LOG, Cursor
 
 if TYPE_CHECKING:
     from shared.app.compose import App
 
-__all__ = ["park", "unpark"]
+__all__ = ["park", "parked_backlog", "unpark"]
 
 log = logging.getLogger("chargeops.ingest")
 
@@ -31,6 +32,12 @@ def park(app: App, batch: Sequence[Inbound], reason: str) -> None:
     app.store.append(PARKED_LOG, rows)
     app.counters.messages(len(batch), "ingest", "parked")
     log.error("ingest parked %d messages: %s", len(batch), reason)
+
+
+def parked_backlog(store: Store) -> int:
+    """Parked messages not yet fed back in (``health`` reports them)."""
+    entry = store.get(CURSOR_KIND, Cursor.PARKED)
+    return store.head(PARKED_LOG) - (int(entry.value["seq"]) if entry else 0)
 
 
 def unpark(app: App, page: int = 500) -> int:

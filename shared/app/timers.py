@@ -18,13 +18,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from shared.app.charger_states import ChargerStates
 from shared.app.compose import App
 from shared.app.ingest import publish
 from shared.app.parking import unpark
-from shared.charger.model import from_record
 from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Observation, StateId
-from shared.storage.schema import CHARGER_KIND, META_KIND, Meta
+from shared.storage.meta import MetaRecords
+from shared.storage.schema import Meta
 from shared.timestamps import format_utc
 from shared.zaptec.errors import BudgetExhausted, ZaptecError
 
@@ -58,7 +59,7 @@ def watchdog(app: App) -> dict[str, Any]:
     step("consumers", lambda: tick_consumers(app, now))
     step("published", lambda: publish_or_raise(app))
     try:
-        app.store.put(META_KIND, Meta.WATCHDOG, report)
+        MetaRecords(app.store).put(Meta.WATCHDOG, report)
     except Exception:
         log.exception("could not record the watchdog run")
     if failed:
@@ -68,11 +69,7 @@ def watchdog(app: App) -> dict[str, Any]:
 
 def state_fallback(app: App, now: datetime) -> int:
     """Ask ``/state`` for the 723 of sessions whose wait is over; returns 723s found."""
-    waiting = [
-        key
-        for key, entry in app.store.scan(CHARGER_KIND)
-        if any(e.due <= now for e in from_record(entry.value).ended)
-    ]
+    waiting = ChargerStates(app.store).sessions_due(now)
     if not waiting:
         return 0
     client = app.zaptec()
@@ -154,14 +151,14 @@ def refresh_registry(app: App) -> dict[str, Any]:
     client = app.zaptec()
     if client is None:
         record["status"] = "not configured (zaptec.username/password)"
-        app.store.put(META_KIND, Meta.REGISTRY_REFRESH, record)
+        MetaRecords(app.store).put(Meta.REGISTRY_REFRESH, record)
         log.warning("registry_refresh: %s", record["status"])
         return record
     try:
         result = refresh(app.config(), app.store, client, now)
     except Exception as exc:
         record["status"] = f"failed: {type(exc).__name__}"
-        app.store.put(META_KIND, Meta.REGISTRY_REFRESH, record)
+        MetaRecords(app.store).put(Meta.REGISTRY_REFRESH, record)
         raise
     if result.observations:
         unit = app.ingest_unit()
@@ -173,6 +170,6 @@ def refresh_registry(app: App) -> dict[str, Any]:
         app.counters.budget(count, f"registry:{kind}")
     summary = result.summary()
     record.update({"status": "ok", "result": summary.get("status"), "summary": summary})
-    app.store.put(META_KIND, Meta.REGISTRY_REFRESH, record)
+    MetaRecords(app.store).put(Meta.REGISTRY_REFRESH, record)
     log.info("registry_refresh: %s", summary.get("status"))
     return record

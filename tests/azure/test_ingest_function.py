@@ -8,10 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared.adapters.servicebus import CONTENT_TYPE
-from shared.app.health import LAST_MESSAGE
-from shared.app.ingest_unit import EVENTS_LOG, REJECTIONS_LOG
 from shared.events.log import EventLog
-from shared.storage.schema import PARKED_LOG, Cursor
+from shared.storage.meta import MetaRecords
+from shared.storage.schema import EVENTS_LOG, PARKED_LOG, REJECTIONS_LOG, Cursor, Meta
 from tests.azure.conftest import (
     CHARGER,
     OTHER,
@@ -51,9 +50,9 @@ def test_events_are_committed_and_published_to_our_topic(harness: Harness) -> No
     assert len(harness.bus.tickets.active) == 2
     assert harness.bus.finance.active == []
     assert EventLog(harness.store).cursor(Cursor.PUBLISHER) == 2
-    last = harness.store.get(*LAST_MESSAGE)
+    last = MetaRecords(harness.store).get(Meta.LAST_MESSAGE)
     assert last is not None
-    assert last.value["at"].startswith("2026-04-26T11:55")
+    assert last["at"].startswith("2026-04-26T11:55")
 
 
 def test_a_redelivered_batch_adds_and_publishes_nothing(harness: Harness) -> None:

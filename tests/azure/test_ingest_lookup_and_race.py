@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG
 from shared.storage.base import ANY, Conflict, Json
+from shared.storage.schema import EVENTS_LOG
 from shared.storage.sqlite import SqliteStore
 from shared.zaptec.client import ZaptecClient
 from simulators.zaptec_api import ZaptecSimulator

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG, REJECTIONS_LOG
 from shared.commands.dlq import replay
 from shared.storage.base import Json, Store
+from shared.storage.schema import EVENTS_LOG, REJECTIONS_LOG
 from shared.storage.sqlite import SqliteStore
 from shared.timestamps import parse_utc
 from tests.azure.conftest import (

@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from functions import worker as worker_module
-from shared.app.health import REGISTRY_REFRESH, WATCHDOG
-from shared.app.ingest_unit import EVENTS_LOG
-from shared.storage.schema import PARKED_LOG
+from shared.storage.meta import MetaRecords
+from shared.storage.schema import EVENTS_LOG, PARKED_LOG, Meta
 from shared.timestamps import format_utc
 from shared.zaptec.client import ZaptecClient
 from simulators.zaptec_api import ZaptecSimulator
@@ -56,10 +55,10 @@ def test_silence_past_the_threshold_takes_a_charger_offline(harness: Harness) ->
     assert published(harness) == ["charger.offline"]
     FUNCS["offline_watchdog"](tick(), Context("offline_watchdog"))
     assert types(harness) == ["charger.offline"]  # once
-    run = harness.store.get(*WATCHDOG)
+    run = MetaRecords(harness.store).get(Meta.WATCHDOG)
     assert run is not None
-    assert run.value["deadlines"] == 0
-    assert run.value["published"] == 0
+    assert run["deadlines"] == 0
+    assert run["published"] == 0
 
 
 def test_a_session_without_723_completes_after_the_settle_wait(harness: Harness) -> None:
@@ -156,9 +155,9 @@ def test_the_watchdog_asks_state_for_a_723_that_never_reached_the_bus(
     assert done["data"]["energy_kwh"] == 4.25  # from the 723, not derived from the bus
     assert done["data"]["auth_token"] == "nfc-1505F734"
     assert done["data"]["derived"] is False
-    run = h.store.get(*WATCHDOG)
+    run = MetaRecords(h.store).get(Meta.WATCHDOG)
     assert run is not None
-    assert run.value["state_lookups"] == 1
+    assert run["state_lookups"] == 1
     assert h.counter("chargeops.zaptec.requests", purpose="state") == 1
 
 
@@ -172,19 +171,19 @@ def test_registry_refresh_publishes_registry_events_and_records_the_run(
     )
     FUNCS["registry_refresh"](tick(), Context("registry_refresh"))
     assert "registry.charger.added" in published(h)
-    run = h.store.get(*REGISTRY_REFRESH)
+    run = MetaRecords(h.store).get(Meta.REGISTRY_REFRESH)
     assert run is not None
-    assert run.value["status"] == "ok"
-    assert run.value["result"] == "complete"
+    assert run["status"] == "ok"
+    assert run["result"] == "complete"
     assert h.counter("chargeops.zaptec.requests") >= 2  # budget use, by purpose
-    assert "not-a-real-password" not in json.dumps(run.value)
+    assert "not-a-real-password" not in json.dumps(run)
 
 
 def test_registry_refresh_without_credentials_is_reported_not_crashed(harness: Harness) -> None:
     FUNCS["registry_refresh"](tick(), Context("registry_refresh"))
-    run = harness.store.get(*REGISTRY_REFRESH)
+    run = MetaRecords(harness.store).get(Meta.REGISTRY_REFRESH)
     assert run is not None
-    assert run.value["status"].startswith("not configured")
+    assert run["status"].startswith("not configured")
 
 
 def get_health() -> tuple[int, dict[str, Any]]:
@@ -226,7 +225,9 @@ def test_health_reports_store_budget_refresh_and_backlog(
 
 
 def test_health_is_ok_when_all_is_well(harness: Harness) -> None:
-    harness.store.put(*REGISTRY_REFRESH, {"at": format_utc(harness.clock.now), "status": "ok"})
+    MetaRecords(harness.store).put(
+        Meta.REGISTRY_REFRESH, {"at": format_utc(harness.clock.now), "status": "ok"}
+    )
     status, body = get_health()
     assert (status, body["status"], body["problems"]) == (200, "ok", [])
     assert worker_module.current() is harness.worker

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG
 from shared.config.loader import Config, load_config
 from shared.events.model import ChargerOffline, ChargerOnline, FaultCleared, FaultRaised, cloudevent
 from shared.registry.view import KIND as REGISTRY_KIND
 from shared.storage.base import Store
+from shared.storage.schema import EVENTS_LOG
 
 DAY = datetime(2026, 4, 26, tzinfo=UTC)
 SITE_A = "a0a0a0a0-0000-4000-8000-00000000000a"

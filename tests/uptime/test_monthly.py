@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from shared.app.compose import open_local
-from shared.app.ingest_unit import EVENTS_LOG
 from shared.consumers.uptime.monthly import gauges, monthly_report, previous_month, report_events
 from shared.consumers.uptime.report import build_report
+from shared.storage.schema import EVENTS_LOG
 from shared.storage.sqlite import SqliteStore
 from tests.proof.receivers import Receiver, serve
 from tests.uptime.helpers import SITE_A, SITE_B, at, charger, config, period, publish, register

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG
 from shared.app.subscriptions import TICKETS, Subscription, for_tickets
 from shared.config.loader import Config
 from shared.consumers.tickets import lifecycle, sites
@@ -30,6 +29,7 @@ from shared.notify.dispatch import Deliverer, idempotency_key
 from shared.notify.routing import active_silence, targets_for
 from shared.notify.targets import Notice
 from shared.storage.base import Store
+from shared.storage.schema import EVENTS_LOG
 from shared.timestamps import format_utc, parse_utc
 
 __all__ = ["DeliveryPending", "TicketsConsumer", "build_tickets_consumer", "log_backlog"]

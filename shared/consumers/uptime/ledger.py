@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG
 from shared.config.loader import Config
 from shared.consumers.uptime import outages
 from shared.consumers.uptime.outages import Outage
 from shared.storage.base import AlreadyExists, Conflict, Store
+from shared.storage.schema import EVENTS_LOG
 
 __all__ = [
     "CURSOR",

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.app.ingest_unit import EVENTS_LOG
 from shared.config.loader import Config
 from shared.consumers.uptime.report import NO_SITE, UptimeReport, build_report
 from shared.events.model import event_id
 from shared.notify.dispatch import Deliverer
 from shared.storage.base import Store
+from shared.storage.schema import EVENTS_LOG
 from shared.timestamps import format_utc
 
 __all__ = ["REPORT_TYPE", "gauges", "monthly_report", "previous_month", "report_events"]

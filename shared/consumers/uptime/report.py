@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.app.ingest_unit import CHARGER_KIND
 from shared.config.loader import Config
 from shared.consumers.uptime.exclusions import Excluder
 from shared.consumers.uptime.ledger import OutageLedger
@@ -30,6 +29,7 @@ from shared.consumers.uptime.method import (
 from shared.consumers.uptime.outages import FAULT, Outage
 from shared.registry.view import KIND as REGISTRY_KIND
 from shared.storage.base import Store
+from shared.storage.schema import CHARGER_KIND
 from shared.timestamps import format_utc
 
 __all__ = ["ChargerInfo", "SiteDay", "UptimeReport", "build_report", "compute", "known_chargers"]
