@@ -97,7 +97,9 @@ def test_every_function_and_binding() -> None:
 
 
 def test_function_parameters_match_their_bindings() -> None:
-    """The worker passes triggers by parameter name, and ``context`` when asked for."""
+    """The worker passes triggers by parameter name, and ``context`` when asked for.
+    (Names only: test_worker_loader.py loads each function through the worker itself,
+    which also validates the annotations.)"""
     for f in indexed():
         params = set(inspect.signature(f.get_user_function()).parameters)
         names = {json.loads(b)["name"] for b in f.get_raw_bindings()} - {"$return"}
