@@ -55,4 +55,4 @@ def _consume(subscription: str, msg: func.ServiceBusMessage, context: func.Conte
     ):
         event = decode_event(msg.get_body())  # BadEvent: abandoned, then dead-lettered
         with correlate(event_id=event["id"]):
-            consume(current(), subscription, event)
+            consume(current(), subscription, event, delivery_count=msg.delivery_count or 1)

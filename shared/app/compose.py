@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ class App:
     env: Mapping[str, str] = field(default_factory=dict)
     settings: AppSettings | None = None
     clock: Callable[[], datetime] = _utcnow
+    sleep: Callable[[float], None] = time.sleep  # holding a failed message (consume)
     data_clock: bool = False  # time is the newest input's (replay), not the wall clock
     zaptec_factory: Callable[[Config, Store], ZaptecClient] | None = None
     lookups: bool = True  # ask Zaptec about chargers the registry does not know yet

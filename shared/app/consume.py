@@ -15,12 +15,24 @@ from typing import Any
 from shared.adapters.servicebus import DeliveryFailed
 from shared.app.compose import App, Consumer, Consumers
 
-__all__ = ["FINANCE", "SUBSCRIPTIONS", "TICKETS", "consume", "consumers_of"]
+__all__ = ["FINANCE", "SUBSCRIPTIONS", "TICKETS", "consume", "consumers_of", "retry_delay"]
 
 log = logging.getLogger("chargeops.consumers")
 
 TICKETS, FINANCE = "tickets", "finance"
 SUBSCRIPTIONS = (TICKETS, FINANCE)
+FIRST_DELAY, MAX_DELAY = 2.0, 60.0  # seconds; see retry_delay
+
+
+def retry_delay(delivery_count: int) -> float:
+    """How long a failed message is held before it is given back to Service Bus.
+
+    Abandoning at once spends all ten deliveries (our subscriptions' maxDeliveryCount)
+    within seconds, so a target that is down for a minute dead-letters everything. Held
+    for 2, 4, 8 … 60 s, ten deliveries span about five minutes of outage; the session
+    (one charger) waits, which keeps its events in order; the lock is renewed meanwhile
+    (host.json maxAutoLockRenewalDuration 5 min > 60 s + the work)."""
+    return float(min(FIRST_DELAY * 2 ** max(delivery_count - 1, 0), MAX_DELAY))
 
 
 def consumers_of(consumers: Consumers, subscription: str) -> list[Consumer]:
@@ -33,13 +45,30 @@ def consumers_of(consumers: Consumers, subscription: str) -> list[Consumer]:
 
 
 def consume(
-    app: App, subscription: str, event: dict[str, Any], consumers: Consumers | None = None
+    app: App,
+    subscription: str,
+    event: dict[str, Any],
+    consumers: Consumers | None = None,
+    *,
+    delivery_count: int = 1,
 ) -> None:
     """Handle one event. With per-message consumers (Azure: ``consumers`` not given) this
-    raises unless every delivery for the event worked, so Service Bus brings the message
-    back; a replay passes its batching consumers and nothing raises for a target."""
-    per_message = consumers is None
-    consumers = consumers or app.consumers(per_message=True)
+    raises unless every delivery for the event worked, after holding the message for
+    ``retry_delay(delivery_count)``, so Service Bus brings it back later; a replay passes
+    its batching consumers and nothing raises for a target."""
+    if consumers is not None:
+        _handle(app, subscription, event, consumers, per_message=False)
+        return
+    try:
+        _handle(app, subscription, event, app.consumers(per_message=True), per_message=True)
+    except Exception:
+        app.sleep(retry_delay(delivery_count))
+        raise
+
+
+def _handle(
+    app: App, subscription: str, event: dict[str, Any], consumers: Consumers, *, per_message: bool
+) -> None:
     outcomes = consumers.deliverer.outcomes
     seen = len(outcomes)
     try:

@@ -141,10 +141,16 @@ finance:
 
 @dataclass
 class Clock:
+    """Simulated time: what the functions read, and where they wait (nobody sleeps)."""
+
     now: datetime = field(default_factory=lambda: datetime(2026, 4, 26, 12, tzinfo=UTC))
+    slept: list[float] = field(default_factory=list)
 
     def __call__(self) -> datetime:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
@@ -218,6 +224,7 @@ def harness_factory(tmp_path: Path, receiver: Receiver) -> Iterator[Callable[...
             settings=AppSettings(),
             topic=ServiceBusTopic(EventLog(backing), lambda: bus.topic),
             clock=clock,
+            sleep=clock.sleep,
         )
         h = Harness(w, bus, clock, reader, backing)
         made.append(h)

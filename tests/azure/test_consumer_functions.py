@@ -66,6 +66,8 @@ def test_a_failed_delivery_abandons_until_our_subscription_dead_letters(
     assert all(type(e).__name__ == "DeliveryFailed" for e in host.failures)
     assert "HTTP 503" in str(host.failures[0])
     assert receiver.requests == []
+    # each delivery held the message longer before giving it back: ~5 minutes in all
+    assert harness.clock.slept == [2, 4, 8, 16, 32, 60, 60, 60, 60, 60]
 
 
 def test_a_target_down_for_a_while_is_retried_by_redelivery(
