@@ -19,13 +19,13 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.config.loader import Config, default_config, load_config
+from shared.config.loader import Config, ConfigError, default_config, load_config
 
 if TYPE_CHECKING:
     import httpx
@@ -38,7 +38,17 @@ if TYPE_CHECKING:
     from shared.storage.base import Store
     from shared.zaptec.client import ZaptecClient
 
-__all__ = ["APP_ROOT", "App", "Consumer", "Consumers", "config_from_env", "from_env", "open_local"]
+__all__ = [
+    "APP_ROOT",
+    "KEY_VAULT_REFERENCE",
+    "App",
+    "AppSettingsView",
+    "Consumer",
+    "Consumers",
+    "config_from_env",
+    "from_env",
+    "open_local",
+]
 
 APP_ROOT = Path(__file__).resolve().parents[2]  # beside function_app.py
 
@@ -153,11 +163,41 @@ class App:
         self.store.close()
 
 
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+
+
+class AppSettingsView(Mapping[str, str]):
+    """App settings as the configuration reads them: a Key Vault reference the platform
+    could not resolve (the secret is not written yet, or the app's identity may not read
+    it) arrives as its literal ``@Microsoft.KeyVault(…)`` text; reading one is a
+    ConfigError naming the setting, never a secret that is silently wrong."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, name: str) -> str:
+        value = self._env[name]
+        if value.lstrip().startswith(KEY_VAULT_REFERENCE):
+            raise ConfigError(
+                f"app setting {name} is an unresolved Key Vault reference: write the secret "
+                "(deploy.sh does) and let the app's identity read it; chargeops tries again "
+                "on the next message"
+            )
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
 def config_from_env(env: Mapping[str, str], *, out: Path | None = None) -> Config:
     """The one resolver: ``CHARGEOPS_CONFIG`` (inline YAML), else ``CHARGEOPS_CONFIG_PATH``
     (a relative path is taken from the app root, beside function_app.py, in Azure and on
     the command line alike), else the built-in default: every event to ``OUT/outbox/``
-    (the temp directory when there is no OUT)."""
+    (the temp directory when there is no OUT). Unresolved Key Vault references refuse."""
+    env = AppSettingsView(env)
     if env.get("CHARGEOPS_CONFIG"):
         return load_config(text=env["CHARGEOPS_CONFIG"], env=env)
     if env.get("CHARGEOPS_CONFIG_PATH"):

@@ -54,19 +54,24 @@ class Health:
 
 
 def report(app: App) -> Health:
-    """The health of this App's store, with the Zaptec budget per window when the
-    configuration loads (it may not: that is reported, not raised)."""
+    """The health of this App: its store, the Zaptec budget per window, and whether the
+    configuration loads at all (``down`` when it does not: ingest parks, consumers fail)."""
     from shared.zaptec.budget import Policy  # noqa: PLC0415
 
-    policy: Policy | None
+    policy: Policy | None = None
+    problem = None
     try:
         zc = app.config().zaptec
         policy = Policy.from_limits(
             zc.limits, zc.backoff.total_seconds(), zc.max_backoff.total_seconds()
         )
-    except Exception:
-        policy = None
-    return check(app.store, app.now(), policy)
+    except Exception as exc:  # nothing works without it: say which setting, and be down
+        problem = f"configuration unusable: {redact(str(exc))[:300]}"
+    found = check(app.store, app.now(), policy)
+    if problem is not None:
+        found.status = "down"
+        found.problems.insert(0, problem)
+    return found
 
 
 def check(store: Store, now: datetime, policy: Policy | None = None) -> Health:

@@ -254,3 +254,31 @@ def test_the_monthly_uptime_report_is_routed_and_published(
     assert len([r for r in receiver.requests if r["body"]["type"] == "report.uptime"]) == len(
         reports
     )  # a re-run sends nothing
+
+
+def test_an_unresolved_key_vault_reference_is_refused_and_named(
+    harness_factory: Any, receiver: Any
+) -> None:
+    """First deployment, code before secrets: the platform hands over the literal
+    reference. Ingest parks instead of using it, health is down naming the setting, and
+    once the secret resolves the configuration is read again and the messages go in."""
+    text = config_text(receiver.url).replace(
+        "url: " + receiver.url + "/ops", "url: " + receiver.url + "/ops\n    secret: ${OPS_SECRET}"
+    )
+    h = harness_factory(config=text)
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/ops-secret/)"
+    h.worker.env = {**h.worker.env, "OPS_SECRET": reference}
+    t0 = h.clock.now
+    FUNCS["ingest"](batch_of([observation(CHARGER, -2, "0", t0)], "kv", t0), Context("ingest"))
+    assert h.store.head(PARKED_LOG) == 1  # kept, not processed with a literal secret
+    assert h.store.head(EVENTS_LOG) == 0
+    status, body = get_health()
+    assert (status, body["status"]) == (503, "down")
+    assert "OPS_SECRET is an unresolved Key Vault reference" in body["problems"][0]
+    assert reference not in json.dumps(body)
+
+    h.worker.env = {**h.worker.env, "OPS_SECRET": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    FUNCS["offline_watchdog"](tick(), Context("offline_watchdog"))
+    assert h.store.head(EVENTS_LOG) == 1  # unparked with the real secret
+    status, body = get_health()
+    assert body["status"] != "down"
