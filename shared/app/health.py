@@ -95,14 +95,14 @@ def check(store: Store, now: datetime, policy: Policy | None = None) -> Health:
 
 def _records(store: Store, now: datetime, health: Health, policy: Policy | None) -> None:
     from shared.zaptec.budget import usage  # noqa: PLC0415
-    from shared.zaptec.limiter import KIND  # noqa: PLC0415
+    from shared.zaptec.limiter import BudgetRecords  # noqa: PLC0415
 
     budget: dict[str, Any] = {}
-    for key, entry in store.scan(KIND):
+    for key, state in BudgetRecords(store).all():
         if policy is not None:
-            budget[key] = usage(entry.value, policy, now.timestamp())
+            budget[key] = usage(state, policy, now.timestamp())
         else:
-            budget[key] = {k: entry.value.get(k) for k in ("used", "throttled", "blocked")}
+            budget[key] = {k: state.get(k) for k in ("used", "throttled", "blocked")}
     health.details["budget"] = budget
     meta = MetaRecords(store)
     refresh = meta.get(Meta.REGISTRY_REFRESH)

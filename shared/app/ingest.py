@@ -23,9 +23,8 @@ from shared.app.parking import park
 from shared.config.loader import ConfigError
 from shared.inbound.envelope import Inbound
 from shared.inbound.observations import Decoded, Observation, Rejection
+from shared.registry.repo import MessagingRecords
 from shared.storage.base import Conflict
-from shared.storage.meta import MetaRecords
-from shared.storage.schema import Meta
 
 __all__ = ["BatchResult", "decode_all", "feed", "ingest_batch", "look_up_unknown", "publish"]
 
@@ -60,7 +59,7 @@ def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None)
     added = commit_with_retry(unit, batch, decoded)
     enqueued = [m.enqueued_at for m in batch if m.enqueued_at]
     if enqueued:  # the registry's idle check reads it (Zaptec deletes idle subscriptions)
-        MetaRecords(app.store).advance_time(Meta.LAST_MESSAGE, max(enqueued))
+        MessagingRecords(app.store).note_message(max(enqueued))
     rejected = sum(unit.counts.rejected.values()) - before
     app.counters.messages(len(batch) - rejected, "ingest", "accepted")
     app.counters.messages(rejected, "ingest", "rejected")

@@ -51,8 +51,8 @@ FINANCE_REJECTED_LOG: Final = "finance_rejected"  # sessions finance refused  (f
 OUTAGES_LOG: Final = "outages"  # closed outage intervals  (uptime.ledger)
 
 # -- record families (kind -> key -> value) -------------------------------------------
-CHARGER_KIND: Final = "charger"  # per-charger state machine state  (app.ingest_unit)
-META_KIND: Final = "meta"  # single named records, see Meta  (each Meta's owner)
+CHARGER_KIND: Final = "charger"  # per-charger state machine state  (app.charger_states)
+META_KIND: Final = "meta"  # single named records, see Meta  (storage.meta, for their owners)
 CURSOR_KIND: Final = "cursor"  # positions in a log, see Cursor  (events.log)
 SINK_KIND: Final = "sink"  # replay's output files: seq and size held  (app.output_files)
 DELIVERY_KIND: Final = "delivery"  # one per idempotency key  (notify.outbox)
@@ -61,13 +61,13 @@ ALERT_KIND: Final = "alert"  # open conditions  (consumers.tickets.repo)
 ALERT_SITE_KIND: Final = "alertsite"  # site outage groups  (consumers.tickets.repo)
 LEDGER_KIND: Final = "ledger"  # finance record versions  (consumers.finance.ledger)
 OUTAGE_KIND: Final = "outage"  # open outage per charger  (consumers.uptime.ledger)
-REGISTRY_KIND: Final = "registry"  # one per charger  (registry.records / registry.view)
-REGISTRY_SITE_KIND: Final = "registry_site"  # sites  (registry.records)
-REGISTRY_ORPHAN_KIND: Final = "registry_orphan"  # chargers gone from lists  (registry.records)
-REGISTRY_JOB_KIND: Final = "registry_job"  # the refresh job's lease and progress  (registry)
-REGISTRY_LOOKUP_KIND: Final = "registry_lookup"  # coalesced unknown-charger lookups
-BUDGET_KIND: Final = "budget"  # Zaptec API budget windows  (zaptec.limiter)
-ZAPTEC_STATE_KIND: Final = "zaptec_state"  # cached /state answers  (zaptec.client)
+REGISTRY_KIND: Final = "registry"  # one per charger  (registry.repo)
+REGISTRY_SITE_KIND: Final = "registry_site"  # sites  (registry.repo)
+REGISTRY_ORPHAN_KIND: Final = "registry_orphan"  # chargers gone from lists  (registry.repo)
+REGISTRY_JOB_KIND: Final = "registry_job"  # the refresh job's lease and progress  (registry.repo)
+REGISTRY_LOOKUP_KIND: Final = "registry_lookup"  # unknown-charger lookups  (registry.repo)
+BUDGET_KIND: Final = "budget"  # Zaptec API budget windows  (zaptec.limiter.BudgetRecords)
+ZAPTEC_STATE_KIND: Final = "zaptec_state"  # cached /state answers  (zaptec.state_cache)
 
 
 class Cursor:
@@ -84,7 +84,7 @@ class Meta:
     """Keys of ``meta`` records: one value each."""
 
     CLOCK: Final = "clock"  # ingest's clock  (app.ingest_unit)
-    LAST_MESSAGE: Final = "last_message"  # newest Zaptec enqueue time  (app.ingest)
-    MESSAGING: Final = "messaging"  # subscription-idle warning state  (registry.messaging)
+    LAST_MESSAGE: Final = "last_message"  # newest Zaptec enqueue  (registry.repo.MessagingRecords)
+    MESSAGING: Final = "messaging"  # subscription-idle warning  (registry.repo.MessagingRecords)
     REGISTRY_REFRESH: Final = "registry_refresh"  # last refresh run  (app.timers)
     WATCHDOG: Final = "watchdog"  # last watchdog run  (app.timers)
