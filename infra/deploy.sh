@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Deploy chargeops to Azure: infrastructure (infra/main.bicep), app package, Key Vault secrets.
+# Deploy chargeops to Azure: infrastructure (infra/main.bicep), Key Vault secrets, app package.
 # Idempotent: run it again after any change. See docs/deploy.md for the full walk-through.
+# Order matters: secrets are written before the new code starts, and without --config the
+# configuration the app runs with (CHARGEOPS_CONFIG) is kept as deployed.
 set -euo pipefail
 
 usage() {
@@ -14,6 +16,9 @@ Usage: infra/deploy.sh -g RESOURCE_GROUP [options]
       --set NAME=VALUE       Override one template parameter (repeatable).
       --config FILE          chargeops YAML config to install as parameter chargeopsConfig
                              (app setting CHARGEOPS_CONFIG). Secrets in it as ${NAME} only.
+                             Without it the app keeps the configuration it runs with.
+      --config-only FILE     Only replace the app setting CHARGEOPS_CONFIG with FILE and
+                             restart the app: no infrastructure, secrets or code.
       --what-if              Preview the infrastructure changes; change nothing.
       --skip-infra           Do not run the Bicep deployment (reuse the last one's outputs).
       --skip-code            Do not deploy the app package.
@@ -53,6 +58,7 @@ template_file="$script_dir/main.bicep"
 deployment_name=${CHARGEOPS_DEPLOYMENT_NAME:-chargeops}
 app_dir=$repo_dir
 config_file=
+config_only=false
 what_if=false
 do_infra=true
 do_code=true
@@ -97,6 +103,12 @@ while [ $# -gt 0 ]; do
       config_file=$2
       shift 2
       ;;
+    --config-only)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      config_file=$2
+      config_only=true
+      shift 2
+      ;;
     --what-if) what_if=true; shift ;;
     --skip-infra) do_infra=false; shift ;;
     --skip-code) do_code=false; shift ;;
@@ -113,6 +125,20 @@ done
 command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is not installed: https://aka.ms/azcli"
 command -v python3 >/dev/null 2>&1 || die "python3 is needed (reads the parameters file, zips the app)"
 [ -z "$config_file" ] || [ -f "$config_file" ] || die "config file not found: $config_file"
+[ -z "$config_file" ] || [ -s "$config_file" ] || die "config file is empty: $config_file"
+if $config_only; then
+  $what_if && die "--config-only changes one app setting: do not combine it with --what-if"
+  do_infra=false
+  do_code=false
+  do_secrets=false
+fi
+
+if $do_code && ! $what_if; then
+  [ -f "$app_dir/function_app.py" ] ||
+    die "no function_app.py in $app_dir: pass --app-dir DIR, or --skip-code to deploy infrastructure only"
+  [ -f "$app_dir/.funcignore" ] ||
+    die "no .funcignore in $app_dir: the package would hold everything there (.venv, tests, tools); see docs/deploy.md"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -127,6 +153,28 @@ deployment_outputs() {
   # deployment_outputs QUERY -> value of the last deployment's output (tsv)
   az deployment group show -g "$resource_group" -n "$deployment_name" \
     --query "properties.outputs.$1" -o tsv
+}
+
+config_parameters() {
+  # config_parameters SOURCE TARGET: a parameters file carrying chargeopsConfig verbatim
+  # (newlines, quotes, braces). SOURCE is the YAML file, or a JSON string/null (from az).
+  python3 - "$@" <<'PY'
+import json
+import sys
+
+source, target, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(source, encoding="utf-8") as f:
+    value = f.read() if kind == "yaml" else json.load(f)
+if value is None:  # the app has no such setting: leave the parameter to the parameters file
+    sys.exit(3)
+doc = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {"chargeopsConfig": {"value": value}},
+}
+with open(target, "w", encoding="utf-8") as f:
+    json.dump(doc, f)
+PY
 }
 
 # --- Infrastructure ------------------------------------------------------------------------
@@ -156,23 +204,24 @@ print(p.get("zaptecTopic", {}).get("value", ""))' "$parameters_file")
   [ -n "${ZAPTEC_TOPIC:-}" ] && params+=(--parameters "zaptecTopic=$ZAPTEC_TOPIC")
   [ -n "${ZAPTEC_SUBSCRIPTION:-}" ] && params+=(--parameters "zaptecSubscription=$ZAPTEC_SUBSCRIPTION")
   if [ -n "$config_file" ]; then
-    # A parameters file carries the YAML verbatim (newlines, quotes, braces) to the template.
-    python3 - "$config_file" "$work/config.parameters.json" <<'PY'
-import json
-import sys
-
-value = open(sys.argv[1], encoding="utf-8").read()
-doc = {
-    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
-    "contentVersion": "1.0.0.0",
-    "parameters": {"chargeopsConfig": {"value": value}},
-}
-with open(sys.argv[2], "w", encoding="utf-8") as f:
-    json.dump(doc, f)
-PY
+    config_parameters "$config_file" "$work/config.parameters.json" yaml
     params+=(--parameters "@$work/config.parameters.json")
+  elif existing_app=$(deployment_outputs functionAppName.value 2>/dev/null) && [ -n "$existing_app" ]; then
+    # Re-run without --config: the template writes every app setting, so hand it back the
+    # configuration the app runs with (it may come from --config-only); never silently "".
+    log "No --config: keeping the configuration $existing_app runs with (CHARGEOPS_CONFIG)"
+    az functionapp config appsettings list -g "$resource_group" -n "$existing_app" \
+      --query "[?name=='CHARGEOPS_CONFIG'].value | [0]" -o json >"$work/current-config.json" ||
+      die "could not read CHARGEOPS_CONFIG of $existing_app: pass --config FILE (or fix access and retry)"
+    rc=0
+    config_parameters "$work/current-config.json" "$work/config.parameters.json" json || rc=$?
+    case $rc in
+      0) params+=(--parameters "@$work/config.parameters.json") ;;
+      3) warn "$existing_app has no CHARGEOPS_CONFIG: chargeopsConfig comes from the parameters (empty = built-in default)" ;;
+      *) die "could not read CHARGEOPS_CONFIG of $existing_app: pass --config FILE" ;;
+    esac
   else
-    warn "no --config: CHARGEOPS_CONFIG gets chargeopsConfig from the parameters (empty = built-in default)"
+    warn "no --config (first deployment): CHARGEOPS_CONFIG gets chargeopsConfig from the parameters (empty = built-in default)"
   fi
 
   deployer_id=${DEPLOYER_PRINCIPAL_ID:-}
@@ -211,46 +260,34 @@ elif $what_if; then
 fi
 
 app_name=$(deployment_outputs functionAppName.value) ||
-  die "no deployment '$deployment_name' in resource group '$resource_group': run without --skip-infra/--secrets-only first"
+  die "no deployment '$deployment_name' in resource group '$resource_group': run without --skip-infra/--secrets-only/--config-only first"
 app_id=$(deployment_outputs functionAppId.value)
 vault_name=$(deployment_outputs keyVaultName.value)
 log "Function app: $app_name; Key Vault: $vault_name"
 
-# --- App package ---------------------------------------------------------------------------
-if $do_code; then
-  [ -f "$app_dir/function_app.py" ] ||
-    die "no function_app.py in $app_dir: pass --app-dir DIR, or --skip-code to deploy infrastructure only"
-  if command -v func >/dev/null 2>&1; then
-    log "Publishing $app_dir with Azure Functions Core Tools (remote build)"
-    (cd "$app_dir" && func azure functionapp publish "$app_name" --python)
-  else
-    package="$work/chargeops.zip"
-    log "Core Tools (func) not found: zipping $app_dir and deploying it with az (remote build)"
-    python3 - "$app_dir" "$package" <<'PY'
+# --- Configuration only ----------------------------------------------------------------------
+if $config_only; then
+  # One app setting, read-modify-write by az (the others stay), then a restart so every
+  # instance loads it. The YAML travels in a file: never on a command line or in output.
+  python3 - "$config_file" "$work/config.settings.json" <<'PY'
+import json
 import sys
-import zipfile
-from pathlib import Path
 
-root, target = Path(sys.argv[1]), sys.argv[2]
-# The Functions app: entry point, host config, dependencies, and the two packages it imports.
-entries = ["function_app.py", "host.json", "requirements.txt", "shared", "functions"]
-with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-    for name in entries:
-        path = root / name
-        if path.is_file():
-            zf.write(path, name)
-        elif path.is_dir():
-            for f in sorted(path.rglob("*")):
-                if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
-                    zf.write(f, f.relative_to(root).as_posix())
+with open(sys.argv[1], encoding="utf-8") as f:
+    value = f.read()
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump([{"name": "CHARGEOPS_CONFIG", "value": value, "slotSetting": False}], f)
 PY
-    az functionapp deployment source config-zip -g "$resource_group" -n "$app_name" \
-      --src "$package" --build-remote true -o none
-  fi
-  log "App package deployed"
+  log "Replacing CHARGEOPS_CONFIG of $app_name with $config_file (infrastructure, secrets and code untouched)"
+  az functionapp config appsettings set -g "$resource_group" -n "$app_name" \
+    --settings "@$work/config.settings.json" -o none
+  log "Restarting $app_name"
+  az functionapp restart -g "$resource_group" -n "$app_name" -o none
+  log "Done. $app_name runs with $config_file; roll back with the previous file the same way."
+  exit 0
 fi
 
-# --- Key Vault secrets ---------------------------------------------------------------------
+# --- Key Vault secrets (before the code: a new version starts with its secrets in place) -------
 set_secret() {
   # set_secret ENV_VAR SECRET_NAME: write $ENV_VAR to the vault when it is set; never print it.
   local var=$1 secret=$2 value current attempt
@@ -304,6 +341,83 @@ if $do_secrets; then
       --url "$app_id/config/configreferences/appsettings/refresh?api-version=2022-03-01" -o none ||
       warn "refresh failed: the app picks up new secret versions within 24 hours, or at its next restart"
   fi
+fi
+
+# --- App package ---------------------------------------------------------------------------
+if $do_code; then
+  if command -v func >/dev/null 2>&1; then
+    log "Publishing $app_dir with Azure Functions Core Tools (remote build; .funcignore applies)"
+    (cd "$app_dir" && func azure functionapp publish "$app_name" --python)
+  else
+    package="$work/chargeops.zip"
+    log "Core Tools (func) not found: zipping $app_dir as Core Tools would and deploying it with az (remote build)"
+    python3 - "$app_dir" "$package" <<'PY'
+from __future__ import annotations
+
+import os
+import re
+import sys
+import zipfile
+
+# What `func azure functionapp publish` uploads: every file under the app folder except the
+# .git/.vscode folders, a few local files, and what .funcignore denies, read the way Core
+# Tools' GitIgnoreParser reads it (each pattern matched against the start of the path relative
+# to the folder; "**" -> ".+", "*" -> one path segment; "!" lines re-include).
+root, target = sys.argv[1], sys.argv[2]
+SKIP_DIRS = {".git", ".vscode"}
+SKIP_FILES = {".funcignore", ".gitignore", "appsettings.json", "local.settings.json", "project.lock.json"}
+
+
+def pattern(line: str) -> str:
+    escaped = re.sub(r"[\-\[\]/{}()+?.\\^$|]", lambda m: "\\" + m.group(0), line)
+    return escaped.replace("**", "(.+)").replace("*", "([^/]+)")
+
+
+def compile_rules(lines: list[str]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    deny: list[str] = []
+    allow: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negative = line.startswith("!")
+        line = line[1:] if negative else line
+        line = line[1:] if line.startswith("/") else line
+        (allow if negative else deny).append(line)
+
+    def join(items: list[str]) -> re.Pattern[str] | None:
+        if not items:
+            return None
+        return re.compile("^((" + ")|(".join(pattern(i) for i in sorted(items)) + "))")
+
+    return join(deny), join(allow)
+
+
+with open(os.path.join(root, ".funcignore"), encoding="utf-8") as f:
+    deny, allow = compile_rules(f.read().split("\n"))
+
+
+def denied(rel: str) -> bool:
+    return bool(deny and deny.match(rel)) and not (allow and allow.match(rel))
+
+
+names = []
+for folder, dirs, files in os.walk(root):
+    rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+    prefix = "" if rel_folder == "." else rel_folder + "/"
+    # Prune folders whose every path is denied (no "!" rule could bring a file back).
+    dirs[:] = sorted(
+        d for d in dirs if d not in SKIP_DIRS and (allow is not None or not denied(prefix + d))
+    )
+    names += [prefix + n for n in files if n not in SKIP_FILES and not denied(prefix + n)]
+with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+    for name in sorted(names):
+        zf.write(os.path.join(root, name), name)
+PY
+    az functionapp deployment source config-zip -g "$resource_group" -n "$app_name" \
+      --src "$package" --build-remote true -o none
+  fi
+  log "App package deployed"
 fi
 
 log "Done. Function app $app_name in $resource_group."

@@ -7,6 +7,8 @@
 //   keyvault    RBAC vault with purge protection for the secrets (values set by deploy.sh)
 //   rbac        role assignments at the narrowest scope
 //   function    Flex Consumption plan + Python 3.11 function app
+//   alerts      action group + alert rules on chargeops itself (dead letters, no ingest,
+//               function failures, health degraded)
 //
 // Deploy with infra/deploy.sh (docs/deploy.md). Only local modules: checkable offline.
 // Kept to Bicep syntax that checkov and pycep-parser read: no user-defined types, spread,
@@ -75,6 +77,11 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
+@description('Always Ready instances for the ingest function (0: scale from zero; 1 removes the up-to-2-minute wait for the first Zaptec message after idle, at the price of an instance kept running).')
+@minValue(0)
+@maxValue(10)
+param ingestAlwaysReadyInstances int = 0
+
 @description('Spread the Flex Consumption plan across availability zones (check region support; use with storageSku Standard_ZRS).')
 param zoneRedundant bool = false
 
@@ -94,6 +101,31 @@ param logRetentionInDays int = 30
 
 @description('How long an event waits on a subscription before it expires and is dead-lettered (ISO 8601).')
 param messageTimeToLive string = 'P14D'
+
+@description('Email address that receives chargeops alerts (action group). Empty: no email receiver.')
+param alertEmail string = ''
+
+@description('HTTPS URL that receives chargeops alerts as a webhook (common alert schema). Empty: no webhook receiver. Stored in the action group and the deployment history: use a URL without an embedded secret.')
+param alertWebhookUrl string = ''
+
+@description('Minutes without any ingest invocation before the no-ingest alert fires.')
+@allowed([
+  15
+  30
+  45
+  60
+  120
+  180
+  360
+  720
+  1440
+])
+param ingestSilenceMinutes int = 30
+
+@description('Share (percent) of failed invocations of one function over 15 minutes that fires the failure alert.')
+@minValue(1)
+@maxValue(100)
+param failureRatePercent int = 10
 
 @description('Object id of the principal running deploy.sh; gets Key Vault Secrets Officer on the vault so it can set secrets. Empty: no grant.')
 param deployerPrincipalId string = ''
@@ -225,12 +257,28 @@ module functionApp 'modules/function.bicep' = {
     uptimeReportSchedule: uptimeReportSchedule
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    ingestAlwaysReadyInstances: ingestAlwaysReadyInstances
     zoneRedundant: zoneRedundant
   }
   // The app starts reading storage, Service Bus and Key Vault at once: grant access first.
   dependsOn: [
     rbac
   ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: namePrefix
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    serviceBusNamespaceName: serviceBus.outputs.name
+    alertEmail: alertEmail
+    alertWebhookUrl: alertWebhookUrl
+    ingestSilenceMinutes: ingestSilenceMinutes
+    failureRatePercent: failureRatePercent
+  }
 }
 
 output functionAppName string = functionApp.outputs.name
@@ -244,4 +292,5 @@ output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualif
 output identityClientId string = identity.outputs.clientId
 output identityPrincipalId string = identity.outputs.principalId
 output applicationInsightsName string = monitoring.outputs.applicationInsightsName
+output actionGroupId string = alerts.outputs.actionGroupId
 output keyVaultTargets array = targetSecrets

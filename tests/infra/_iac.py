@@ -128,6 +128,7 @@ class Resource:
     type: str
     config: dict[str, Any]
     condition: Any = None
+    existing: bool = False
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -167,7 +168,9 @@ class BicepFile:
             if set(config) == {"condition", "config"}:  # `= if (cond) { ... }`
                 condition, config = config["condition"], config["config"]
             if type_ is None or res["type"] == type_:
-                found.append(Resource(symbol, res["type"], config, condition))
+                found.append(
+                    Resource(symbol, res["type"], config, condition, bool(res.get("existing")))
+                )
         return found
 
     def resource(self, type_: str) -> Resource:

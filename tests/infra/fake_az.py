@@ -10,12 +10,19 @@ the queries infra/deploy.sh makes. Knobs (environment):
   FAKE_AZ_SET_FAILURES=N     the first N `az keyvault secret set` calls fail
   FAKE_AZ_NO_GRAPH=1         `az ad ...` fails
   FAKE_AZ_NO_DEPLOYMENT=1    `az deployment group show` fails (no earlier deployment)
+  FAKE_AZ_FIRST_DEPLOYMENT=1 `az deployment group show` fails until this run has logged a
+                             `deployment group create` without --what-if
+  FAKE_AZ_APP_CONFIG='"..."' JSON the app's CHARGEOPS_CONFIG query answers (default null:
+                             the setting is absent)
+  FAKE_AZ_APPSETTINGS_FAIL=1 `az functionapp config appsettings list` fails
+  FAKE_AZ_KEEP_ZIP=PATH      copy the --src package there (to inspect it whole)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -36,6 +43,13 @@ def option(args: list[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args else None
 
 
+def _deployed() -> bool:
+    """Whether this log already holds a real (not what-if) deployment."""
+    with open(os.environ["FAKE_AZ_LOG"], encoding="utf-8") as log:
+        calls = [json.loads(line)["args"] for line in log]
+    return any(a[:3] == ["deployment", "group", "create"] and "--what-if" not in a for a in calls)
+
+
 def main() -> int:
     prog = os.environ.get("FAKE_AZ_PROG", Path(sys.argv[0]).name)
     args = sys.argv[1:]
@@ -51,6 +65,8 @@ def main() -> int:
     if src:
         with zipfile.ZipFile(src) as zf:
             entry["zip"] = sorted(zf.namelist())
+        if os.environ.get("FAKE_AZ_KEEP_ZIP"):
+            shutil.copyfile(src, os.environ["FAKE_AZ_KEEP_ZIP"])
     with open(os.environ["FAKE_AZ_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")
 
@@ -71,7 +87,9 @@ def main() -> int:
     elif words[:3] == ["deployment", "group", "show"]:
         query = option(args, "--query") or ""
         key = query.removeprefix("properties.outputs.")
-        if os.environ.get("FAKE_AZ_NO_DEPLOYMENT") == "1":
+        if os.environ.get("FAKE_AZ_NO_DEPLOYMENT") == "1" or (
+            os.environ.get("FAKE_AZ_FIRST_DEPLOYMENT") == "1" and not _deployed()
+        ):
             print("DeploymentNotFound", file=sys.stderr)
             return 3
         print(OUTPUTS[key])
@@ -82,6 +100,11 @@ def main() -> int:
             print("SecretNotFound", file=sys.stderr)
             return 3
         print(secrets[name])
+    elif words[:4] == ["functionapp", "config", "appsettings", "list"]:
+        if os.environ.get("FAKE_AZ_APPSETTINGS_FAIL") == "1":
+            print("(AuthorizationFailed)", file=sys.stderr)
+            return 1
+        print(os.environ.get("FAKE_AZ_APP_CONFIG", "null"))
     elif words[:3] == ["keyvault", "secret", "set"]:
         counter = Path(os.environ["FAKE_AZ_LOG"] + ".set-failures")
         failed = int(counter.read_text()) if counter.exists() else 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ._iac import INFRA, REPO, BicepFile, accessor, module_params, unescape
+from ._iac import INFRA, REPO, BicepFile, Resource, accessor, module_params, unescape
 
 MODULES = {
     "identity": "modules/identity.bicep",
@@ -19,6 +19,7 @@ MODULES = {
     "keyvault": "modules/keyvault.bicep",
     "rbac": "modules/rbac.bicep",
     "function": "modules/function.bicep",
+    "alerts": "modules/alerts.bicep",
 }
 
 # Built-in role definition ids (docs: Azure built-in roles).
@@ -336,7 +337,6 @@ def test_site_hardening_and_python_runtime(function: BicepFile) -> None:
     props = site.properties
     assert site.config["kind"] == "functionapp,linux"
     assert props["httpsOnly"] is True
-    assert props["siteConfig"]["ftpsState"] == "Disabled"
     assert props["siteConfig"]["minTlsVersion"] == "1.2"
     assert props["siteConfig"]["scmMinTlsVersion"] == "1.2"
     config = props["functionAppConfig"]
@@ -352,6 +352,152 @@ def test_site_hardening_and_python_runtime(function: BicepFile) -> None:
         for r in function.resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
     }
     assert policies == {"ftp": False, "scm": False}
+
+
+# Flex Consumption deprecations: Azure Functions docs, "App settings reference", section "Flex
+# Consumption plan deprecations" (learn.microsoft.com/azure/azure-functions/functions-app-
+# settings#flex-consumption-plan-deprecations). The table first appeared in the Flex
+# Consumption article ("Deprecated properties and settings", MicrosoftDocs/azure-docs
+# flex-consumption-plan.md, 2024-04 preview revision), which these lists copy; the four app
+# settings marked "later" are named by later revisions of the published table.
+FLEX_DEPRECATED_SITE_PROPERTIES = {
+    "ftpsState": "FTPS not supported",
+    "use32BitWorkerProcess": "32-bit not supported",
+    "isReserved": "not valid",
+    "IsXenon": "not valid",
+    "windowsFxVersion": "not valid",
+    "alwaysOn": "not valid",
+    "preWarmedInstanceCount": "renamed: alwaysReady in functionAppConfig.scaleAndConcurrency",
+    "functionAppScaleLimit": "renamed: maximumInstanceCount",
+    "containerSize": "renamed: instanceMemoryMB",
+    "javaVersion": "replaced by functionAppConfig.runtime.version",
+    "powerShellVersion": "replaced by functionAppConfig.runtime.version",
+    "netFrameworkVersion": "replaced by functionAppConfig.runtime.version",
+    "linuxFxVersion": "replaced by functionAppConfig.runtime",
+}
+FLEX_DEPRECATED_APP_SETTINGS = {
+    "WEBSITE_NODE_DEFAULT_VERSION",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_WORKER_RUNTIME_VERSION",
+    "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+    "FUNCTIONS_WORKER_PROCESS_COUNT",
+    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+    # later
+    "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD",
+}
+
+
+def flex_sites(bicep: dict[str, BicepFile]) -> list[tuple[BicepFile, Resource]]:
+    """Every site on a Flex Consumption plan declared next to it."""
+    found = []
+    for doc in bicep.values():
+        flex_plans = {
+            plan.symbol
+            for plan in doc.resources("Microsoft.Web/serverfarms")
+            if plan.config.get("sku", {}).get("tier") == "FlexConsumption"
+        }
+        for site in doc.resources("Microsoft.Web/sites"):
+            if site.properties.get("serverFarmId") in [accessor(p, "id") for p in flex_plans]:
+                found.append((doc, site))
+    return found
+
+
+def test_flex_site_sets_no_site_config_flex_rejects(bicep: dict[str, BicepFile]) -> None:
+    """ARM answers "site configuration properties ... for Flex Consumption sites is invalid"
+    for these (siteConfig.ftpsState broke the deployment; checkov's CKV_AZURE_78 wanted it):
+    neither in siteConfig nor on the site's properties, compared case-insensitively."""
+    sites = flex_sites(bicep)
+    assert [(doc.path, site.symbol) for doc, site in sites] == [(MODULES["function"], "app")]
+    banned = {name.lower(): name for name in FLEX_DEPRECATED_SITE_PROPERTIES}
+    for doc, site in sites:
+        keys = set(site.properties) | set(site.properties.get("siteConfig", {}))
+        used = sorted(banned[k.lower()] for k in keys if k.lower() in banned)
+        assert used == [], f"{doc.path} {site.symbol}: Flex Consumption rejects {used}"
+        # What the plan needs instead lives in functionAppConfig.
+        assert {"deployment", "scaleAndConcurrency", "runtime"} <= set(
+            site.properties["functionAppConfig"]
+        )
+
+
+def test_flex_site_sets_no_app_setting_flex_deprecates(
+    bicep: dict[str, BicepFile], app_settings: dict[str, Any], function: BicepFile
+) -> None:
+    optional = function.variables["configPathSettings"]["operator"]["operands"]["false_value"]
+    names = set(app_settings) | {s["name"] for s in optional}
+    assert names & FLEX_DEPRECATED_APP_SETTINGS == set()
+    # Target secrets become settings too: their default names must not collide either.
+    main = bicep["main.bicep"]
+    assert {t["setting"] for t in main.param_default("targetSecrets")}.isdisjoint(
+        FLEX_DEPRECATED_APP_SETTINGS
+    )
+
+
+# Child and extension resources that take no `location` (ARM proxy resources). Everything else
+# declared (tracked resources, and children such as basicPublishingCredentialsPolicies that ARM
+# rejects without one: "The parameter location has an invalid value", Azure/bicep-types-az#1317,
+# #1527, #1566; Azure Verified Modules set it) must carry `location`.
+NO_LOCATION_TYPES = {
+    "Microsoft.Storage/storageAccounts/blobServices",
+    "Microsoft.Storage/storageAccounts/blobServices/containers",
+    "Microsoft.Storage/storageAccounts/tableServices",
+    "Microsoft.Storage/storageAccounts/tableServices/tables",
+    "Microsoft.ServiceBus/namespaces/topics",
+    "Microsoft.ServiceBus/namespaces/topics/subscriptions",
+    "Microsoft.ServiceBus/namespaces/topics/subscriptions/rules",
+    "Microsoft.Authorization/roleAssignments",
+    "Microsoft.Insights/diagnosticSettings",
+}
+GLOBAL_TYPES = {"Microsoft.Insights/actionGroups", "Microsoft.Insights/metricAlerts"}
+
+
+def test_resources_that_need_a_location_have_one(bicep: dict[str, BicepFile]) -> None:
+    declared = [(doc, r) for doc in bicep.values() for r in doc.resources() if not r.existing]
+    missing = [
+        f"{doc.path}: {r.symbol} ({r.type})"
+        for doc, r in declared
+        if r.type not in NO_LOCATION_TYPES and "location" not in r.config
+    ]
+    assert missing == []
+    for doc, r in declared:
+        if r.type in GLOBAL_TYPES:
+            assert r.config["location"] == "global", f"{doc.path}: {r.symbol}"
+        elif r.type not in NO_LOCATION_TYPES:
+            assert r.config["location"] == "location", f"{doc.path}: {r.symbol}"
+    policies = bicep[MODULES["function"]].resources(
+        "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    )
+    assert len(policies) == 2
+    assert all(p.config["location"] == "location" for p in policies)
+
+
+def test_ingest_always_ready_instances_are_a_parameter(
+    function: BicepFile, main_bicep: BicepFile
+) -> None:
+    assert main_bicep.param_default("ingestAlwaysReadyInstances") == 0
+    params = module_params(main_bicep, MODULES["function"])
+    assert params["ingestAlwaysReadyInstances"] == "ingestAlwaysReadyInstances"
+    scale = function.resource("Microsoft.Web/sites").properties["functionAppConfig"][
+        "scaleAndConcurrency"
+    ]
+    assert scale["alwaysReady"] == "alwaysReady"
+    choice = function.variables["alwaysReady"]["operator"]
+    assert choice["type"] == "conditional"
+    assert choice["operands"]["condition"] == {
+        "operator": {
+            "type": "greater_than",
+            "operands": {"operand_1": "ingestAlwaysReadyInstances", "operand_2": 0},
+        }
+    }
+    assert choice["operands"]["false_value"] == []
+    assert choice["operands"]["true_value"] == [
+        {"name": "function:ingest", "instanceCount": "ingestAlwaysReadyInstances"}
+    ]
 
 
 def test_app_settings_are_the_contract(app_settings: dict[str, Any]) -> None:
@@ -545,3 +691,175 @@ def test_docs_explain_every_parameter_and_secret(main_bicep: BicepFile) -> None:
         assert f"`{variable}`" in docs, f"docs/deploy.md does not explain {variable}"
     for secret in (*KEY_VAULT_SETTINGS.values(), "pd-routing-key", "billing-secret"):
         assert f"`{secret}`" in docs, f"docs/deploy.md does not name secret {secret}"
+
+
+# --- alerts on chargeops itself ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def alerts(bicep: dict[str, BicepFile]) -> BicepFile:
+    return bicep[MODULES["alerts"]]
+
+
+def log_rules(alerts: BicepFile) -> dict[str, Resource]:
+    rules = alerts.resources("Microsoft.Insights/scheduledQueryRules")
+    return {r.symbol: r for r in rules}
+
+
+def test_alerts_module_is_wired_to_our_resources(main_bicep: BicepFile) -> None:
+    params = module_params(main_bicep, MODULES["alerts"])
+    assert params["applicationInsightsName"] == accessor(
+        "monitoring", "outputs", "applicationInsightsName"
+    )
+    assert params["serviceBusNamespaceName"] == accessor("serviceBus", "outputs", "name")
+    for name in ("alertEmail", "alertWebhookUrl", "ingestSilenceMinutes", "failureRatePercent"):
+        assert params[name] == name
+    assert main_bicep.param_default("alertEmail") == ""
+    assert main_bicep.param_default("alertWebhookUrl") == ""
+    assert main_bicep.param_default("ingestSilenceMinutes") == 30
+    assert main_bicep.param_default("failureRatePercent") == 10
+
+
+def test_one_action_group_with_email_and_webhook_from_parameters(alerts: BicepFile) -> None:
+    group = alerts.resource("Microsoft.Insights/actionGroups")
+    assert group.properties["enabled"] is True
+    assert group.properties["emailReceivers"] == "emailReceivers"
+    assert group.properties["webhookReceivers"] == "webhookReceivers"
+    for variable, param, item in (
+        ("emailReceivers", "alertEmail", {"emailAddress": "alertEmail"}),
+        ("webhookReceivers", "alertWebhookUrl", {"serviceUri": "alertWebhookUrl"}),
+    ):
+        choice = alerts.variables[variable]["operator"]
+        assert choice["operands"]["condition"] == {
+            "function": {"type": "empty", "parameters": {"item_to_test": param}}
+        }
+        assert choice["operands"]["true_value"] == []
+        (receiver,) = choice["operands"]["false_value"]
+        assert item.items() <= receiver.items()
+        assert receiver["useCommonAlertSchema"] is True
+    # Every rule notifies that group and only that group.
+    for rule in log_rules(alerts).values():
+        assert rule.properties["actions"] == {"actionGroups": [accessor(group.symbol, "id")]}
+        assert rule.properties["enabled"] is True
+    metric = alerts.resource("Microsoft.Insights/metricAlerts")
+    assert metric.properties["actions"] == [{"actionGroupId": accessor(group.symbol, "id")}]
+
+
+def test_dead_letter_alert_on_our_namespace(alerts: BicepFile) -> None:
+    rule = alerts.resource("Microsoft.Insights/metricAlerts")
+    namespace = next(r for r in alerts.resources("Microsoft.ServiceBus/namespaces") if r.existing)
+    assert namespace.config["name"] == "serviceBusNamespaceName"
+    props = rule.properties
+    assert props["scopes"] == [accessor(namespace.symbol, "id")]
+    assert props["autoMitigate"] is True
+    criteria = props["criteria"]
+    assert (
+        criteria["'odata.type'"] == "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
+    )
+    (criterion,) = criteria["allOf"]
+    assert criterion["criterionType"] == "StaticThresholdCriterion"
+    assert criterion["metricNamespace"] == "Microsoft.ServiceBus/namespaces"
+    assert criterion["metricName"] == "DeadletteredMessages"
+    # Gauge metric (Average/Minimum/Maximum): any dead letter in any entity fires.
+    assert criterion["timeAggregation"] == "Maximum"
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+    assert criterion["dimensions"] == [
+        {"name": "EntityName", "operator": "Include", "values": ["*"]}
+    ]
+
+
+@pytest.fixture(scope="module")
+def app_insights_symbol(alerts: BicepFile) -> str:
+    (component,) = [r for r in alerts.resources("Microsoft.Insights/components") if r.existing]
+    assert component.config["name"] == "applicationInsightsName"
+    return component.symbol
+
+
+def single_condition(rule: Resource) -> dict[str, Any]:
+    (condition,) = rule.properties["criteria"]["allOf"]
+    assert isinstance(condition, dict)
+    return condition
+
+
+def test_log_rules_query_application_insights(alerts: BicepFile, app_insights_symbol: str) -> None:
+    rules = log_rules(alerts)
+    assert set(rules) == {"noIngest", "functionFailures", "healthDegraded"}
+    for rule in rules.values():
+        assert rule.config["kind"] == "LogAlert"
+        assert rule.properties["scopes"] == [accessor(app_insights_symbol, "id")]
+        assert rule.properties["evaluationFrequency"] == "PT5M"
+        assert rule.properties["autoMitigate"] is True
+
+
+def test_no_ingest_alert(alerts: BicepFile) -> None:
+    rule = log_rules(alerts)["noIngest"]
+    assert rule.properties["windowSize"] == "PT${ingestSilenceMinutes}M"
+    condition = single_condition(rule)
+    query = condition["query"]
+    # The ingest function's invocations (requests are never sampled: host.json).
+    assert 'where name == "ingest"' in query
+    assert "summarize invocations = count()" in query
+    assert condition["metricMeasureColumn"] == "invocations"
+    assert (condition["timeAggregation"], condition["operator"], condition["threshold"]) == (
+        "Total",
+        "LessThan",
+        1,
+    )
+    host = json.loads((REPO / "host.json").read_text(encoding="utf-8"))
+    sampling = host["logging"]["applicationInsights"]["samplingSettings"]
+    assert "Request" in sampling["excludedTypes"].split(";")
+
+
+def test_function_failure_rate_alert(alerts: BicepFile) -> None:
+    rule = log_rules(alerts)["functionFailures"]
+    assert rule.properties["windowSize"] == "PT15M"
+    condition = single_condition(rule)
+    assert "countif(success == false) by name" in condition["query"]
+    assert "failure_percent = 100.0 * failed / total" in condition["query"]
+    assert condition["metricMeasureColumn"] == "failure_percent"
+    assert (condition["operator"], condition["threshold"]) == (
+        "GreaterThanOrEqual",
+        "failureRatePercent",
+    )
+    assert condition["dimensions"] == [{"name": "name", "operator": "Include", "values": ["*"]}]
+
+
+def test_health_degraded_alert_reads_what_health_reports(alerts: BicepFile) -> None:
+    rule = log_rules(alerts)["healthDegraded"]
+    condition = single_condition(rule)
+    query = condition["query"]
+    assert 'name == "health" and resultCode == "503"' in query  # down: store unreachable
+    assert 'name == "registry_refresh" and success == false' in query
+    # The app's OpenTelemetry counters (shared/adapters/telemetry.py) and the endpoint's own
+    # backlog threshold (shared/app/health.py).
+    telemetry = (REPO / "shared" / "adapters" / "telemetry.py").read_text(encoding="utf-8")
+    for counter in ("chargeops.messages", "chargeops.events", "chargeops.published"):
+        assert f'"{counter}"' in telemetry
+        assert f'"{counter}"' in query
+    assert '"outcome"' in query
+    parking = (REPO / "shared" / "app" / "parking.py").read_text(encoding="utf-8")
+    assert '"ingest", "parked"' in parking
+    health = (REPO / "shared" / "app" / "health.py").read_text(encoding="utf-8")
+    threshold = re.search(r"BACKLOG_STALE = (\d+)", health)
+    assert threshold
+    assert f"n >= {threshold.group(1)}" in query
+    assert (condition["timeAggregation"], condition["operator"], condition["threshold"]) == (
+        "Count",
+        "GreaterThan",
+        0,
+    )
+    assert condition["dimensions"] == [{"name": "problem", "operator": "Include", "values": ["*"]}]
+
+
+def test_function_names_in_alert_queries_exist() -> None:
+    import function_app  # noqa: PLC0415 - the app's own index of functions
+
+    names = {f.get_function_name() for f in function_app.app.get_functions()}
+    text = (INFRA / "modules" / "alerts.bicep").read_text(encoding="utf-8")
+    used = set(re.findall(r'name == "(\w+)"', text)) - {
+        "chargeops.messages",
+        "chargeops.events",
+        "chargeops.published",
+    }
+    assert used
+    assert used <= names, used - names

@@ -1,5 +1,10 @@
 """infra/deploy.sh and scripts/tools/iac.sh: syntax, shellcheck, and deploy.sh's az command
-sequence, run against a fake `az` that records its calls (tests/infra/fake_az.py)."""
+sequence, run against a fake `az` that records its calls (tests/infra/fake_az.py).
+
+What must hold across re-runs: a run without --config never changes CHARGEOPS_CONFIG (the
+template rewrites every app setting, so the script hands back the deployed value);
+--config-only touches that one setting and restarts; secrets are in Key Vault before the new
+code is published."""
 
 from __future__ import annotations
 
@@ -49,12 +54,37 @@ class Run:
                 found.append(call["args"])
         return found
 
-    def index(self, *prefix: str) -> int:
+    def index(self, *prefix: str, prog: str = "az") -> int:
         for i, call in enumerate(self.calls):
             words = [a for a in call["args"] if not a.startswith("-")]
-            if call["prog"] == "az" and tuple(words[: len(prefix)]) == prefix:
+            if call["prog"] == prog and tuple(words[: len(prefix)]) == prefix:
                 return i
-        raise AssertionError(f"no az {' '.join(prefix)} call")
+        raise AssertionError(f"no {prog} {' '.join(prefix)} call")
+
+    def config_writes(self) -> list[str]:
+        """Every value a call would give the app setting CHARGEOPS_CONFIG: app-setting writes,
+        and for each real deployment the chargeopsConfig it deploys (the template writes the
+        whole app-settings collection, so a deployment always writes it)."""
+        values: list[str] = []
+        for call in self.calls:
+            args = call["args"]
+            files = call.get("files", {})
+            if args[:4] == ["functionapp", "config", "appsettings", "set"]:
+                text = json.dumps({"args": args, "files": files})
+                assert "CHARGEOPS_CONFIG" in text, "an app-setting write that is not the config"
+                for setting in files.get("config.settings.json", []):
+                    if setting["name"] == "CHARGEOPS_CONFIG":
+                        values.append(setting["value"])
+            if args[:3] == ["deployment", "group", "create"] and "--what-if" not in args:
+                value = files["main.parameters.json"]["parameters"]["chargeopsConfig"]["value"]
+                for name, doc in files.items():
+                    if name != "main.parameters.json":
+                        value = doc["parameters"].get("chargeopsConfig", {}).get("value", value)
+                for arg in args:
+                    if arg.startswith("chargeopsConfig="):
+                        value = arg.split("=", 1)[1]
+                values.append(value)
+        return values
 
 
 @pytest.fixture
@@ -70,6 +100,7 @@ def app_dir(tmp_path: Path) -> Path:
     (app / "shared" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
     (app / "functions" / "timers.py").write_text("")
     (app / "tests" / "test_x.py").write_text("")
+    (app / ".funcignore").write_text((REPO / ".funcignore").read_text(encoding="utf-8"))
     return app
 
 
@@ -168,12 +199,15 @@ def test_what_if_previews_and_changes_nothing(deploy) -> None:
         c for c in run.calls if c["args"][:2] in (["group", "create"], ["keyvault", "secret"])
     ]
     assert changed == []
-    assert not run.az("functionapp")
+    # Only the read of the configuration it keeps (see test_what_if_without_config_...).
+    assert [a[:4] for a in run.az("functionapp")] == [
+        ["functionapp", "config", "appsettings", "list"]
+    ]
     assert not run.az("rest")
     assert "What-if only" in run.stderr
 
 
-def test_full_run_deploys_infra_then_code_then_only_the_given_secrets(deploy) -> None:
+def test_full_run_deploys_infra_then_secrets_then_code(deploy) -> None:
     given = {k: SECRET_VALUES[k] for k in ("ZAPTEC_USERNAME", "PD_ROUTING_KEY")}
     run = deploy(env=given)
     assert run.returncode == 0, run.stderr
@@ -196,11 +230,12 @@ def test_full_run_deploys_infra_then_code_then_only_the_given_secrets(deploy) ->
         assert "--value" not in call["args"]
         assert call["args"][call["args"].index("-o") + 1] == "none"
 
+    # Secrets first: the new code starts with every secret it references in place.
     assert (
         run.index("deployment", "group", "create")
-        < run.index("functionapp", "deployment")
         < run.index("keyvault", "secret", "set")
         < run.index("rest")
+        < run.index("functionapp", "deployment")
     )
     refresh = run.az("rest")[0]
     assert refresh[refresh.index("--url") + 1].endswith(
@@ -365,3 +400,142 @@ def test_iac_setup_is_fast_when_tools_are_present() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "installing" not in proc.stderr
+
+
+def test_secrets_are_in_key_vault_before_core_tools_publishes(deploy) -> None:
+    run = deploy(
+        env={"ZAPTEC_SERVICEBUS_CONNECTION": SECRET_VALUES["ZAPTEC_SERVICEBUS_CONNECTION"]},
+        with_func=True,
+    )
+    assert run.returncode == 0, run.stderr
+    publish = run.index("azure", "functionapp", "publish", prog="func")
+    assert run.index("keyvault", "secret", "set") < publish
+    assert run.index("rest") < publish
+
+
+def test_missing_funcignore_stops_before_any_change(deploy, app_dir: Path) -> None:
+    (app_dir / ".funcignore").unlink()
+    run = deploy()
+    assert run.returncode != 0
+    assert ".funcignore" in run.stderr
+    assert not run.az("deployment", "group", "create")
+    assert not run.az("keyvault", "secret", "set")
+
+
+# --- the configuration setting -----------------------------------------------------------------
+
+DEPLOYED_CONFIG = "version: 1\ntargets:\n  ops: {kind: pagerduty, routing_key: ${PD_ROUTING_KEY}}\n"
+
+
+def test_rerun_without_config_keeps_the_deployed_config(deploy) -> None:
+    run = deploy("--skip-code", env={"FAKE_AZ_APP_CONFIG": json.dumps(DEPLOYED_CONFIG)})
+    assert run.returncode == 0, run.stderr
+    # It read the setting (output to a file, not printed) ...
+    (read,) = run.az("functionapp", "config", "appsettings", "list")
+    assert read[read.index("-n") + 1] == "chargeops-func-abc"
+    assert run.index("functionapp", "config", "appsettings", "list") < run.index(
+        "deployment", "group", "create"
+    )
+    assert DEPLOYED_CONFIG.splitlines()[1] not in run.stdout + run.stderr
+    # ... and no call gives CHARGEOPS_CONFIG anything but the value it has.
+    assert run.config_writes() == [DEPLOYED_CONFIG]
+    assert not run.az("functionapp", "config", "appsettings", "set")
+
+
+def test_what_if_without_config_previews_the_deployed_config(deploy) -> None:
+    run = deploy("--what-if", env={"FAKE_AZ_APP_CONFIG": json.dumps(DEPLOYED_CONFIG)})
+    assert run.returncode == 0, run.stderr
+    (create,) = [c for c in run.calls if c["args"][:3] == ["deployment", "group", "create"]]
+    assert create["files"]["config.parameters.json"]["parameters"] == {
+        "chargeopsConfig": {"value": DEPLOYED_CONFIG}
+    }
+
+
+def test_unreadable_config_stops_before_deploying(deploy) -> None:
+    run = deploy("--skip-code", env={"FAKE_AZ_APPSETTINGS_FAIL": "1"})
+    assert run.returncode != 0
+    assert "--config FILE" in run.stderr
+    assert not run.az("deployment", "group", "create")
+    assert run.config_writes() == []
+
+
+def test_app_without_the_setting_gets_the_parameters_file_value(deploy) -> None:
+    run = deploy("--skip-code")
+    assert run.returncode == 0, run.stderr
+    assert "has no CHARGEOPS_CONFIG" in run.stderr
+    assert run.config_writes() == [""]
+
+
+def test_first_deployment_uses_the_parameters_file(deploy) -> None:
+    run = deploy("--skip-code", env={"FAKE_AZ_FIRST_DEPLOYMENT": "1"})
+    assert run.returncode == 0, run.stderr
+    assert not run.az("functionapp", "config", "appsettings", "list")
+    assert "first deployment" in run.stderr
+    assert run.config_writes() == [""]
+
+
+def test_config_flag_replaces_the_deployed_config(deploy, tmp_path: Path) -> None:
+    config = tmp_path / "new.yaml"
+    config.write_text("version: 1\n")
+    run = deploy(
+        "--skip-code", "--config", str(config), env={"FAKE_AZ_APP_CONFIG": json.dumps("old")}
+    )
+    assert run.returncode == 0, run.stderr
+    assert not run.az("functionapp", "config", "appsettings", "list")
+    assert run.config_writes() == ["version: 1\n"]
+
+
+def test_config_only_sets_the_one_setting_and_restarts(deploy, tmp_path: Path) -> None:
+    yaml_text = "version: 1\nroutes: []\n"
+    config = tmp_path / "chargeops.yaml"
+    config.write_text(yaml_text)
+    run = deploy("--config-only", str(config), env=SECRET_VALUES, with_func=True)
+    assert run.returncode == 0, run.stderr
+    changing = [
+        c["args"]
+        for c in run.calls
+        if not (
+            c["args"][:2] == ["account", "show"] or c["args"][:3] == ["deployment", "group", "show"]
+        )
+    ]
+    assert [a[:4] for a in changing] == [
+        ["functionapp", "config", "appsettings", "set"],
+        ["functionapp", "restart", "-g", "rg-test"],
+    ]
+    settings = changing[0]
+    assert settings[settings.index("-n") + 1] == "chargeops-func-abc"
+    assert settings[settings.index("-o") + 1] == "none"  # az would print every setting
+    (write,) = [c for c in run.calls if c["args"] == settings]
+    assert write["files"]["config.settings.json"] == [
+        {"name": "CHARGEOPS_CONFIG", "value": yaml_text, "slotSetting": False}
+    ]
+    assert all(yaml_text.splitlines()[1] not in a for a in settings)
+    assert run.config_writes() == [yaml_text]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--config-only", "/nonexistent.yaml"), "config file not found"),
+        (("--config-only", "EMPTY", "--what-if"), "--what-if"),
+        (("--config-only", "EMPTY"), "config file is empty"),
+    ],
+)
+def test_config_only_errors(deploy, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    if "--what-if" in args:
+        empty.write_text("version: 1\n")
+    run = deploy(*[str(empty) if a == "EMPTY" else a for a in args])
+    assert run.returncode != 0
+    assert message in run.stderr
+    assert run.config_writes() == []
+
+
+def test_config_only_needs_an_earlier_deployment(deploy, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("version: 1\n")
+    run = deploy("--config-only", str(config), env={"FAKE_AZ_NO_DEPLOYMENT": "1"})
+    assert run.returncode != 0
+    assert "--config-only" in run.stderr
+    assert run.config_writes() == []
