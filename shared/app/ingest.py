@@ -23,10 +23,12 @@ from shared.app.parking import park
 from shared.config.loader import ConfigError
 from shared.inbound.envelope import Inbound
 from shared.inbound.observations import Decoded, Observation, Rejection
-from shared.registry.repo import MessagingRecords
+from shared.registry.repo import MessagingRecords, WantedLookups
+from shared.registry.view import RegistryView
 from shared.storage.base import Conflict
+from shared.timestamps import format_utc
 
-__all__ = ["BatchResult", "decode_all", "feed", "ingest_batch", "look_up_unknown", "publish"]
+__all__ = ["BatchResult", "decode_all", "feed", "ingest_batch", "note_unknown", "publish"]
 
 log = logging.getLogger("chargeops.ingest")
 CONFLICT_RETRIES = 5
@@ -54,7 +56,7 @@ def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None)
             park(app, batch, f"configuration: {exc}")
             return BatchResult(len(batch), 0, 0, parked=True)
     decoded = decode_all(batch)
-    look_up_unknown(app, decoded)
+    note_unknown(app, decoded)
     before = sum(unit.counts.rejected.values())
     added = commit_with_retry(unit, batch, decoded)
     enqueued = [m.enqueued_at for m in batch if m.enqueued_at]
@@ -120,26 +122,23 @@ def _name(ref: dict[str, Any]) -> str:
     return str(ref.get("message_id") or f"line {ref.get('line')}")
 
 
-def look_up_unknown(app: App, decoded: Sequence[Decoded]) -> None:
-    """Chargers the registry does not know yet: one coalesced Zaptec lookup each, so their
-    events carry site and name. Best effort: never fails the batch."""
-    client = app.zaptec()
-    if client is None:
-        return
+def note_unknown(app: App, decoded: Sequence[Decoded]) -> None:
+    """Chargers the registry does not know yet are noted for the watchdog to look up
+    (``shared.app.timers.lookups``): a batch never waits on Zaptec, whose slowness would
+    cost the message lock and, after redeliveries, Zaptec's dead-letter queue. Their
+    events carry site and name once the registry knows them. Best effort: never fails
+    the batch."""
+    if app.zaptec() is None:
+        return  # no Zaptec credentials, or a dry run: nobody would look them up
     pairs = {d.charger_id: d.serial for d in decoded if isinstance(d, Observation)}
     if not pairs:
         return
     try:
-        from shared.registry.lookup import UnknownChargerLookup  # noqa: PLC0415
-        from shared.registry.view import RegistryView  # noqa: PLC0415
-
         view = RegistryView(app.store)
-        unknown = [(cid, serial) for cid, serial in pairs.items() if view.lookup(cid) is None]
-        if unknown:
-            lookup = UnknownChargerLookup(app.config().zaptec, app.store, client, view)
-            lookup.request_many(unknown)
+        unknown = {cid: serial for cid, serial in pairs.items() if view.lookup(cid) is None}
+        WantedLookups(app.store).want(unknown, format_utc(app.now()))
     except Exception as exc:
-        log.warning("unknown-charger lookup failed (%s); events go out without a site", exc)
+        log.warning("could not note unknown chargers (%s); the registry refresh finds them", exc)
 
 
 def publish(app: App) -> int:

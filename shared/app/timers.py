@@ -2,12 +2,14 @@
 minutes; a fresh registry costs nothing) and the monthly uptime report.
 
 The watchdog is what makes wall-clock time pass for the core in Azure. Each run: parked
-messages are fed in; sessions whose wait for CompletedSession (723) is over get one
-``/state`` look (within the Zaptec budget) for a 723 that never reached the bus; then
-chargers silent past ``detection.silence_after`` go offline and the remaining sessions
-complete as derived; consumers run their time-driven work and pending deliveries are
-retried; anything committed but not yet on our topic is published. Each step runs even
-if another fails; the run fails afterwards if any did, so it shows in Application Insights.
+messages are fed in; chargers ingest met but the registry did not know are looked up
+(ingest itself never waits on Zaptec); sessions whose wait for CompletedSession (723)
+is over get one ``/state`` look (within the Zaptec budget) for a 723 that never reached
+the bus; then chargers silent past ``detection.silence_after`` go offline and the
+remaining sessions complete as derived; consumers run their time-driven work and pending
+deliveries are retried; anything committed but not yet on our topic is published. Each
+step runs even if another fails; the run fails afterwards if any did, so it shows in
+Application Insights.
 (A replay needs no watchdog: its data clock fires the same deadlines inline.)
 """
 
@@ -24,15 +26,26 @@ from shared.app.ingest import publish
 from shared.app.parking import unpark
 from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Observation, StateId
+from shared.registry.repo import WantedLookups
+from shared.registry.view import RegistryView
 from shared.storage.meta import MetaRecords
 from shared.storage.schema import Meta
 from shared.timestamps import format_utc
 from shared.zaptec.errors import BudgetExhausted, ZaptecError
 
-__all__ = ["STATE_LOOKUPS", "StepsFailed", "refresh_registry", "uptime_report", "watchdog"]
+__all__ = [
+    "CHARGER_LOOKUPS",
+    "STATE_LOOKUPS",
+    "StepsFailed",
+    "lookups",
+    "refresh_registry",
+    "uptime_report",
+    "watchdog",
+]
 
 log = logging.getLogger("chargeops.timers")
 STATE_LOOKUPS = 20  # /state calls per watchdog run at most (the budget decides the rest)
+CHARGER_LOOKUPS = 20  # unknown chargers looked up per watchdog run at most (ditto)
 
 
 class StepsFailed(RuntimeError):
@@ -54,6 +67,7 @@ def watchdog(app: App) -> dict[str, Any]:
             failed.append(name)
 
     step("parked", lambda: unpark(app))
+    step("lookups", lambda: lookups(app))
     step("state_lookups", lambda: state_fallback(app, now))
     step("deadlines", lambda: deadlines(app, now))
     step("consumers", lambda: tick_consumers(app, now))
@@ -65,6 +79,30 @@ def watchdog(app: App) -> dict[str, Any]:
     if failed:
         raise StepsFailed(f"watchdog steps failed: {', '.join(failed)}")
     return report
+
+
+def lookups(app: App, limit: int = CHARGER_LOOKUPS) -> int:
+    """Look up chargers ingest met but the registry did not know (one coalesced
+    ``NameFilter`` call each, within the budget); returns how many are known now."""
+    from shared.registry.lookup import UnknownChargerLookup  # noqa: PLC0415
+
+    client = app.zaptec()
+    if client is None:
+        return 0
+    wanted = WantedLookups(app.store)
+    pending = wanted.wanted(limit)
+    if not pending:
+        return 0
+    view = RegistryView(app.store)
+    lookup = UnknownChargerLookup(app.config().zaptec, app.store, client, view)
+    found = 0
+    for charger_id, serial in pending:
+        if lookup.request(charger_id, serial) is not None:
+            wanted.done(charger_id)
+            found += 1
+    if lookup.calls:
+        app.counters.budget(lookup.calls, "lookup")
+    return found
 
 
 def state_fallback(app: App, now: datetime) -> int:

@@ -25,13 +25,14 @@ from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
 from shared.registry import records as rec
 from shared.registry.job import RefreshResult, refresh
-from shared.storage.base import Store
+from shared.registry.repo import RegistryRecords
+from shared.storage.schema import EVENTS_LOG
 from shared.timestamps import format_utc, parse_duration
 from shared.zaptec import budget
 from shared.zaptec.client import ZaptecClient
 from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import ZaptecAuthError
-from shared.zaptec.limiter import KIND as BUDGET_KIND
+from shared.zaptec.limiter import BudgetRecords
 
 __all__ = ["register"]
 
@@ -86,7 +87,7 @@ def _refresh(args: argparse.Namespace) -> int:
         _progress_to_stderr()
     store = resolve_store(args, out)
     try:
-        sink = FileSink(store, "events", out / "events.jsonl")
+        sink = FileSink(store, EVENTS_LOG, out / "events.jsonl")
         sink.open()
         client = ZaptecClient(zc, store)
         try:
@@ -151,7 +152,7 @@ def _describe(r: RefreshResult) -> str:
 def _list(args: argparse.Namespace) -> int:
     store = resolve_store(args, Path(args.out))
     try:
-        rows = [rec.public(e.value) for _, e in store.scan(rec.KIND)]
+        rows = [rec.public(record) for _, record in RegistryRecords(store).chargers()]
     finally:
         store.close()
     if args.site:
@@ -177,7 +178,7 @@ def _status(args: argparse.Namespace) -> int:
     zc = resolve_config(args, out).zaptec
     store = resolve_store(args, out)
     try:
-        report = _status_report(store, zc)
+        report = _status_report(RegistryRecords(store), BudgetRecords(store), zc)
     finally:
         store.close()
     if args.json:
@@ -197,9 +198,10 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status_report(store: Store, zc: ZaptecConfig) -> dict[str, Any]:
-    entry = store.get(rec.JOB_KIND, rec.JOB_KEY)
-    job = entry.value if entry else {}
+def _status_report(
+    records: RegistryRecords, budgets: BudgetRecords, zc: ZaptecConfig
+) -> dict[str, Any]:
+    job, _ = records.job()
     policy = budget.Policy.from_limits(
         zc.limits, zc.backoff.total_seconds(), zc.max_backoff.total_seconds()
     )
@@ -212,8 +214,8 @@ def _status_report(store: Store, zc: ZaptecConfig) -> dict[str, Any]:
     return {
         "last_refresh": job.get("last"),
         "in_progress": in_progress,
-        "chargers": sum(1 for _ in store.scan(rec.KIND)),
+        "chargers": records.charger_count(),
         "budgets": [
-            {"key": key, **budget.usage(e.value, policy, now)} for key, e in store.scan(BUDGET_KIND)
+            {"key": key, **budget.usage(state, policy, now)} for key, state in budgets.all()
         ],
     }

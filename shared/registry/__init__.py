@@ -4,6 +4,7 @@
 - ``lookup.UnknownChargerLookup`` — one lookup per unknown charger seen on the bus.
 - ``messaging`` — connection-details and idle checks of the Zaptec subscription.
 - Reading the registry: ``shared.registry.view``.
+- Its records in the store (the only code touching them): ``shared.registry.repo``.
 """
 
 from shared.registry.job import RefreshResult, refresh

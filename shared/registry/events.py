@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.events.cloudevents import charger_source, envelope
 from shared.events.model import event_id
 from shared.registry.records import TRACKED, digest
 from shared.timestamps import format_utc
@@ -46,30 +47,25 @@ def charger_event(
     data["observed_at"] = format_utc(at)
     if kind == CHANGED:
         data["changes"] = diff or {}
-    site = record.get("site_id")
-    return {
-        "specversion": "1.0",
-        "id": event_id(kind, charger_id, cycle, digest(record)),
-        "source": f"zaptec/installation/{site}" if site else f"zaptec/charger/{charger_id}",
-        "type": kind,
-        "subject": charger_id,
-        "time": format_utc(at),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return envelope(
+        type=kind,
+        id=event_id(kind, charger_id, cycle, digest(record)),
+        source=charger_source(charger_id, record.get("site_id")),
+        subject=charger_id,
+        time=at,
+        data=data,
+    )
 
 
 def messaging_event(
     kind: str, scope: str, identity: str, at: datetime, data: dict[str, Any]
 ) -> dict[str, Any]:
     """A messaging alert; ``identity`` (credential hash or idle start) makes it unique."""
-    return {
-        "specversion": "1.0",
-        "id": event_id(kind, scope, identity),
-        "source": f"zaptec/{scope}",
-        "type": kind,
-        "subject": scope,
-        "time": format_utc(at),
-        "datacontenttype": "application/json",
-        "data": {**data, "observed_at": format_utc(at)},
-    }
+    return envelope(
+        type=kind,
+        id=event_id(kind, scope, identity),
+        source=f"zaptec/{scope}",
+        subject=scope,
+        time=at,
+        data={**data, "observed_at": format_utc(at)},
+    )

@@ -10,36 +10,39 @@ a run that fails or is interrupted frees it, a killed or hung one holds it until
 deadline plus a minute, and a run that finds its lease taken stops without writing.
 
 Each page's diff becomes ``registry.charger.added|removed|changed`` CloudEvents appended to
-the store's ``events`` log, written with the records in one transaction. Chargers whose
-reply carried IsOnline come back in ``RefreshResult.observations`` as StateId -2
-observations stamped with the fetch time: the caller feeds them through ``Ingest`` (the
-IsOnline cross-check of the offline logic). This job never calls the state machine.
+the event log, written with the records (``shared.registry.repo``) in one transaction.
+Chargers whose reply carried IsOnline come back in ``RefreshResult.observations`` as
+StateId -2 observations stamped with the fetch time: the caller feeds them through
+``Ingest`` (the IsOnline cross-check of the offline logic). This job never calls the state
+machine.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config.loader import Config
+from shared.events.log import EventLog
 from shared.inbound.observations import Observation, StateId
 from shared.registry import records as rec
 from shared.registry.events import ADDED, CHANGED, REMOVED, charger_event
 from shared.registry.messaging import MessagingReport, check_idle, check_messaging
-from shared.storage.base import AlreadyExists, Conflict, Store
+from shared.registry.repo import RegistryRecords
 from shared.timestamps import format_utc, parse_utc
 from shared.zaptec.client import ZaptecClient
 from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import BudgetExhausted
 from shared.zaptec.models import Charger, parse_charger, parse_installation
 
+if TYPE_CHECKING:
+    from shared.storage.base import Store
+
 __all__ = ["RefreshResult", "refresh"]
 
-EVENTS_LOG = "events"
 FRESH_SHARE = 0.9  # younger than 90 % of refresh_interval is fresh: timer jitter allowance
 log = logging.getLogger("chargeops.registry")
 # a charger as listed, its site record, and site/circuit ids when a hierarchy placed it
@@ -114,6 +117,7 @@ def refresh(
 class _Run:
     def __init__(self, zc: ZaptecConfig, store: Store, client: ZaptecClient, until: float):
         self.zc, self.store, self.client, self.until = zc, store, client, until
+        self.records, self.events = RegistryRecords(store), EventLog(store)
         self.owner = uuid.uuid4().hex
         self.version: str | None = None
         self.job: dict[str, Any] = {}
@@ -121,8 +125,7 @@ class _Run:
         self._spent_before = dict(client.limiter.spent)
 
     def execute(self, now: datetime, force: bool) -> RefreshResult:
-        entry = self.store.get(rec.JOB_KIND, rec.JOB_KEY)
-        self.job, self.version = (entry.value, entry.version) if entry else ({}, None)
+        self.job, self.version = self.records.job()
         self.result.idle = check_idle(self.zc, self.store, now)
         if not self.job.get("cycle") and not force and self._fresh(now):
             return self._finish_result("fresh")
@@ -167,21 +170,16 @@ class _Run:
         at = self._at()
         found = [i for i in map(parse_installation, page.items) if i is not None]
         self.result.skipped_items += len(page.items) - len(found)
-        old = self.store.get_many(rec.SITE_KIND, [i.id for i in found])
-        sites = {
-            i.id: rec.site_record(
-                i, self.job["cycle"], at, old[i.id].value if i.id in old else None
-            )
-            for i in found
-        }
-        with self.store.transaction():
-            self.store.put_many(rec.SITE_KIND, sites)
+        old = self.records.sites_by_id([i.id for i in found])
+        sites = {i.id: rec.site_record(i, self.job["cycle"], at, old.get(i.id)) for i in found}
+        with self.records.transaction():
+            self.records.put_sites(sites)
             self._next_page(
                 page.pages, len(page.items), "hierarchy" if self.zc.circuits else "chargers"
             )
 
     def _hierarchy(self) -> None:
-        due = [k for k, e in self.store.scan(rec.SITE_KIND) if self._due(e.value)]
+        due = [k for k, site in self.records.sites() if self._due(site)]
         for site_id in due:
             self._fetch_hierarchy(site_id)
         self._advance("chargers")
@@ -191,19 +189,18 @@ class _Run:
         fetched = self._now()
         found = [c for c in map(parse_charger, page.items) if c is not None]
         self.result.skipped_items += len(page.items) - len(found)
-        sites = self.store.get_many(
-            rec.SITE_KIND, sorted({c.installation_id for c in found if c.installation_id})
+        sites = self.records.sites_by_id(
+            sorted({c.installation_id for c in found if c.installation_id})
         )
         placed: list[Placed] = []
         orphans: dict[str, dict[str, Any]] = {}
         stored_trees = None
         for c in found:
             if c.installation_id:
-                site = sites.get(c.installation_id)
-                placed.append((c, site.value if site else None, None, None))
+                placed.append((c, sites.get(c.installation_id), None, None))
                 continue
             if stored_trees is None:
-                stored_trees = [e.value for _, e in self.store.scan(rec.SITE_KIND)]
+                stored_trees = [site for _, site in self.records.sites()]
             where = rec.placement(stored_trees, c.id)
             if where is None:
                 orphans[c.id] = asdict(c)
@@ -211,15 +208,15 @@ class _Run:
             site_value = next(s for s in stored_trees if s["site_id"] == where[0])
             placed.append((c, site_value, where[0], where[1]))
         self._observe(found, fetched)
-        with self.store.transaction():
+        with self.records.transaction():
             self._write(placed, fetched)
-            self.store.put_many(rec.ORPHAN_KIND, orphans)
+            self.records.put_orphans(orphans)
             self._next_page(page.pages, len(page.items), "orphans")
 
     def _orphans(self) -> None:
-        waiting = {k: e.value for k, e in self.store.scan(rec.ORPHAN_KIND)}
+        waiting = self.records.orphans()
         if waiting:
-            sites = [e.value for _, e in self.store.scan(rec.SITE_KIND)]
+            sites = [site for _, site in self.records.sites()]
             for site in sites:
                 if all(rec.placement(sites, k) for k in waiting):
                     break
@@ -235,37 +232,33 @@ class _Run:
                     placed.append((Charger(**value), None, None, None))
                 else:
                     placed.append((Charger(**value), by_id.get(where[0]), where[0], where[1]))
-            with self.store.transaction():
+            with self.records.transaction():
                 self._write(placed, self._now())
                 for key in waiting:
-                    self.store.delete(rec.ORPHAN_KIND, key)
+                    self.records.delete_orphan(key)
                 self._save()
         self._advance("finish")
 
     def _finish(self) -> None:
         cycle, checks = self.job["cycle"], 0
-        stale = [
-            e.value for _, e in self.store.scan(rec.KIND) if e.value.get("seen_cycle") != cycle
-        ]
+        stale = [r for _, r in self.records.chargers() if r.get("seen_cycle") != cycle]
         for old in stale:
             if checks < self.zc.removal_checks:
                 checks += 1
                 alive = self.client.charger(old["charger_id"], background=True, deadline=self.until)
                 if alive is not None:
-                    site = self.store.get(rec.SITE_KIND, alive.installation_id or "")
-                    with self.store.transaction():
-                        self._write(
-                            [(alive, site.value if site else None, None, None)], self._now()
-                        )
+                    site = self.records.site(alive.installation_id or "")
+                    with self.records.transaction():
+                        self._write([(alive, site, None, None)], self._now())
                         self._save()
                     continue
             elif not old.get("missing_since"):  # unchecked: gone from two cycles first
-                self.store.put(rec.KIND, old["charger_id"], {**old, "missing_since": self._at()})
+                self.records.put_charger(old["charger_id"], {**old, "missing_since": self._at()})
                 continue
             self._remove(old)
-        for key, entry in list(self.store.scan(rec.SITE_KIND)):
-            if entry.value.get("seen_cycle") != cycle:
-                self.store.delete(rec.SITE_KIND, key)
+        for key, site in list(self.records.sites()):
+            if site.get("seen_cycle") != cycle:
+                self.records.delete_site(key)
         now = datetime.fromtimestamp(self._now(), UTC)
         self.result.messaging = check_messaging(self.zc, self.store, self.client, now)
         self.result.cycle_list_calls = int(self.job.get("list_calls", 0))
@@ -275,7 +268,7 @@ class _Run:
                 "started_at": self.job["started_at"],
                 "completed_at": format_utc(now),
                 "list_calls": self.result.cycle_list_calls,
-                "chargers": sum(1 for _ in self.store.scan(rec.KIND)),
+                "chargers": self.records.charger_count(),
             },
             "lease": self.job.get("lease"),
         }
@@ -287,11 +280,11 @@ class _Run:
         """Records and their change events for chargers seen now (inside a transaction)."""
         at_dt = datetime.fromtimestamp(fetched, UTC)
         at = format_utc(at_dt)
-        old = self.store.get_many(rec.KIND, [p[0].id for p in placed])
+        old = self.records.chargers_by_id([p[0].id for p in placed])
         items: dict[str, dict[str, Any]] = {}
-        events: list[tuple[str, dict[str, Any]]] = []
+        events: list[dict[str, Any]] = []
         for charger, site, site_id, circuit_id in placed:
-            before = old[charger.id].value if charger.id in old else None
+            before = old.get(charger.id)
             record = rec.charger_record(
                 charger, site, self.job["cycle"], at, before, site_id=site_id, circuit_id=circuit_id
             )
@@ -304,24 +297,21 @@ class _Run:
                 events.append(self._event(CHANGED, record, at_dt, diff))
                 self.result.changed += 1
         self.result.chargers_seen += len(items)
-        self.result.events += len(self.store.append(EVENTS_LOG, events))
-        self.store.put_many(rec.KIND, items)
+        self.result.events += len(self.events.append(events))
+        self.records.put_chargers(items)
 
     def _remove(self, old: dict[str, Any]) -> None:
         at = datetime.fromtimestamp(self._now(), UTC)
-        with self.store.transaction():
-            self.result.events += len(
-                self.store.append(EVENTS_LOG, [self._event(REMOVED, old, at)])
-            )
-            self.store.delete(rec.KIND, old["charger_id"])
+        with self.records.transaction():
+            self.result.events += len(self.events.append([self._event(REMOVED, old, at)]))
+            self.records.delete_charger(old["charger_id"])
             self._save()
         self.result.removed += 1
 
     def _event(
         self, kind: str, record: dict[str, Any], at: datetime, diff: Any = None
-    ) -> tuple[str, dict[str, Any]]:
-        ce = charger_event(kind, record, self.job["cycle"], at, diff)
-        return ce["id"], ce
+    ) -> dict[str, Any]:
+        return charger_event(kind, record, self.job["cycle"], at, diff)
 
     def _observe(self, chargers: list[Charger], fetched: float) -> None:
         at = datetime.fromtimestamp(fetched, UTC)
@@ -341,10 +331,10 @@ class _Run:
 
     def _fetch_hierarchy(self, site_id: str) -> dict[str, Any]:
         tree = self.client.hierarchy(site_id, deadline=self.until)
-        entry = self.store.get(rec.SITE_KIND, site_id)
-        site = rec.with_hierarchy(entry.value if entry else {"site_id": site_id}, tree)
-        with self.store.transaction():
-            self.store.put(rec.SITE_KIND, site_id, site)
+        stored = self.records.site(site_id)
+        site = rec.with_hierarchy(stored if stored is not None else {"site_id": site_id}, tree)
+        with self.records.transaction():
+            self.records.put_site(site_id, site)
             self._save()
         return site
 
@@ -366,15 +356,16 @@ class _Run:
 
     def _save(self) -> None:
         self.job["lease"] = {"owner": self.owner, "until": self.until + 60}
-        try:
-            self.version = self.store.put(rec.JOB_KIND, rec.JOB_KEY, self.job, expect=self.version)
-        except (Conflict, AlreadyExists):
-            raise _LeaseLost from None
+        version = self.records.save_job(self.job, self.version)
+        if version is None:
+            raise _LeaseLost
+        self.version = version
 
     def _release(self) -> None:
         self.job["lease"] = None
-        with contextlib.suppress(Conflict, AlreadyExists):  # taken over: nothing to release
-            self.version = self.store.put(rec.JOB_KIND, rec.JOB_KEY, self.job, expect=self.version)
+        version = self.records.save_job(self.job, self.version)
+        if version is not None:  # else taken over: nothing to release
+            self.version = version
 
     def _fresh(self, now: datetime) -> bool:
         last = self.job.get("last") or {}

@@ -3,12 +3,12 @@
 Zaptec's guidance is to look an unknown serial up by ``GET /api/chargers?NameFilter=``
 rather than reload the fleet. A burst from one new charger must cost one call: requests
 for the same serial (or charger id when no serial came) are coalesced in the process by a
-lock and across instances by a claim record (kind ``registry_lookup``, insert-if-absent or
-compare-and-swap). A miss is remembered for ``lookup_negative_ttl``; a lookup the budget
-cannot fit is deferred until the budget has room. Lookups spend the lists budget under
-their own cap (``limits.lookups``).
+lock and across instances by a claim record (``shared.registry.repo.LookupClaims``:
+insert-if-absent or compare-and-swap). A miss is remembered for ``lookup_negative_ttl``; a
+lookup the budget cannot fit is deferred until the budget has room. Lookups spend the
+lists budget under their own cap (``limits.lookups``).
 
-Call ``request`` (or ``request_many`` from a batch handler); it returns the registry entry
+Call ``request`` (the watchdog does, for chargers ingest noted); it returns the entry
 when the charger is, or just became, known, else None (ingest goes on without a site).
 """
 
@@ -18,21 +18,24 @@ import logging
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shared.events.log import EventLog
 from shared.registry import records as rec
 from shared.registry.events import ADDED, charger_event
+from shared.registry.repo import LookupClaims, RegistryRecords
 from shared.registry.view import ChargerInfo, RegistryView
-from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.timestamps import format_utc
 from shared.zaptec.client import ZaptecClient
 from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import BudgetExhausted, ZaptecError
 from shared.zaptec.models import Charger
 
-__all__ = ["LOOKUP_KIND", "UnknownChargerLookup"]
+if TYPE_CHECKING:
+    from shared.storage.base import Store
 
-LOOKUP_KIND = "registry_lookup"
+__all__ = ["UnknownChargerLookup"]
+
 _CLAIM_SECONDS = 60.0
 _ERROR_RETRY_SECONDS = 60.0
 log = logging.getLogger("chargeops.registry")
@@ -48,7 +51,9 @@ class UnknownChargerLookup:
         client: ZaptecClient,
         view: RegistryView | None = None,
     ) -> None:
-        self.config, self.store, self.client, self.view = config, store, client, view
+        self.config, self.client, self.view = config, client, view
+        self.records, self.claims = RegistryRecords(store), LookupClaims(store)
+        self.events = EventLog(store)
         self.calls = 0  # API lookups made by this object
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -73,8 +78,8 @@ class UnknownChargerLookup:
         return found
 
     def _known(self, charger_id: str) -> ChargerInfo | None:
-        entry = self.store.get(rec.KIND, charger_id)
-        return ChargerInfo.from_record(entry.value) if entry else None
+        record = self.records.charger(charger_id)
+        return ChargerInfo.from_record(record) if record is not None else None
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._guard:
@@ -82,14 +87,8 @@ class UnknownChargerLookup:
 
     def _lookup(self, key: str, charger_id: str, serial: str | None) -> ChargerInfo | None:
         now = self.client.clock.now()
-        entry = self.store.get(LOOKUP_KIND, key)
-        if entry is not None and float(entry.value.get("until", 0)) > now:
-            return None  # in flight elsewhere, recently missing, or deferred
-        claim = {"status": "pending", "until": now + _CLAIM_SECONDS, "charger_id": charger_id}
-        try:
-            self.store.put(LOOKUP_KIND, key, claim, expect=entry.version if entry else None)
-        except (Conflict, AlreadyExists):
-            return None  # another instance claimed it first
+        if not self.claims.claim(key, charger_id, now, _CLAIM_SECONDS):
+            return None  # in flight elsewhere, recently missing, deferred, or claimed first
         known = self._known(charger_id)  # found by another instance since we last looked
         if known is not None:
             self._mark(key, "found", 0.0)
@@ -123,40 +122,35 @@ class UnknownChargerLookup:
         cycle = self._cycle()
         at_dt = datetime.fromtimestamp(self.client.clock.now(), UTC)
         site = self._site(charger.installation_id, cycle, format_utc(at_dt))
-        before = self.store.get(rec.KIND, charger.id)
-        record = rec.charger_record(
-            charger, site, cycle, format_utc(at_dt), before.value if before else None
-        )
+        before = self.records.charger(charger.id)
+        record = rec.charger_record(charger, site, cycle, format_utc(at_dt), before)
         ce = charger_event(ADDED, record, f"lookup:{cycle}", at_dt)
-        with self.store.transaction():
+        with self.records.transaction():
             if before is None:
-                self.store.append("events", [(ce["id"], ce)])
-            self.store.put(rec.KIND, charger.id, record)
-            self.store.put(
-                LOOKUP_KIND, key, {"status": "found", "until": 0, "charger_id": charger.id}
-            )
+                self.events.append([ce])
+            self.records.put_charger(charger.id, record)
+            self.claims.found(key, charger.id)
         if self.view is not None:
             self.view.invalidate(charger.id)
         return ChargerInfo.from_record(record)
 
     def _cycle(self) -> str:
         """The refresh cycle in progress (or the last one): its finish must not drop us."""
-        job = self.store.get(rec.JOB_KIND, rec.JOB_KEY)
-        value = job.value if job else {}
+        value, _ = self.records.job()
         return str(value.get("cycle") or (value.get("last") or {}).get("cycle") or "lookup")
 
     def _site(self, installation_id: str | None, cycle: str, at: str) -> dict[str, Any] | None:
         if not installation_id:
             return None
-        entry = self.store.get(rec.SITE_KIND, installation_id)
-        if entry is not None:
-            return entry.value
+        stored = self.records.site(installation_id)
+        if stored is not None:
+            return stored
         inst = self.client.installation(installation_id)
         if inst is None:
             return None
         site = rec.site_record(inst, cycle, at, None)
-        self.store.put(rec.SITE_KIND, installation_id, site)
+        self.records.put_site(installation_id, site)
         return site
 
     def _mark(self, key: str, status: str, until: float) -> None:
-        self.store.put(LOOKUP_KIND, key, {"status": status, "until": until})
+        self.claims.mark(key, status, until)

@@ -3,9 +3,11 @@
 Zaptec can change the bus host and keys (zaptec.md pitfall 6) and deletes a subscription
 unused for 14 days (pitfall 4). The details check fetches the connection details, keeps
 only a SHA-256 of them (never the key) and alerts when the hash changes. The idle check
-reads ``meta/last_message`` (``{"at": <RFC 3339>}``, which ingest updates) and alerts
-once per idle period when it is older than ``zaptec.messaging_idle_alert``. Alerts are
-``registry.messaging.changed`` / ``registry.messaging.idle`` events in the ``events`` log.
+reads the newest bus message time (``meta/last_message``, which ingest advances through
+``MessagingRecords.note_message``) and alerts once per idle period when it is older than
+``zaptec.messaging_idle_alert``. Alerts are ``registry.messaging.changed`` /
+``registry.messaging.idle`` events in the event log. The records live in
+``shared.registry.repo``.
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shared.events.log import EventLog
 from shared.registry.events import MESSAGING_CHANGED, MESSAGING_IDLE, messaging_event
-from shared.storage.base import Store
-from shared.timestamps import format_utc, parse_utc
+from shared.registry.repo import MessagingRecords
+from shared.timestamps import format_utc
 from shared.zaptec.config import ZaptecConfig
 from shared.zaptec.errors import ZaptecError
 
 if TYPE_CHECKING:
+    from shared.storage.base import Store
     from shared.zaptec.client import ZaptecClient
 
-__all__ = ["LAST_MESSAGE", "MessagingReport", "check_idle", "check_messaging"]
+__all__ = ["MessagingReport", "check_idle", "check_messaging"]
 
-LAST_MESSAGE = ("meta", "last_message")
-_DETAILS = ("meta", "messaging")
 _REMOVAL = timedelta(days=14)
 log = logging.getLogger("chargeops.registry")
 
@@ -73,30 +75,29 @@ def check_messaging(
         "topic": details.get("Topic"),
         "subscription": details.get("Subscription"),
     }
-    entry = store.get(*_DETAILS)
-    previous = entry.value if entry else None
+    records = MessagingRecords(store)
+    previous = records.details()
     record = {**public, "hash": digest, "checked_at": format_utc(now)}
     if previous is None:
-        store.put(*_DETAILS, {**record, "changed_at": format_utc(now)})
+        records.put_details({**record, "changed_at": format_utc(now)})
         return MessagingReport("first_seen", public)
     if previous.get("hash") == digest:
-        store.put(*_DETAILS, {**record, "changed_at": previous.get("changed_at")})
+        records.put_details({**record, "changed_at": previous.get("changed_at")})
         return MessagingReport("unchanged", public)
     data = {**public, "previous_host": previous.get("host"), "changed_at": format_utc(now)}
     event = messaging_event(MESSAGING_CHANGED, scope, digest, now, data)
-    with store.transaction():
-        store.append("events", [(event["id"], event)])
-        store.put(*_DETAILS, {**record, "changed_at": format_utc(now)})
+    with records.transaction():
+        EventLog(store).append([event])
+        records.put_details({**record, "changed_at": format_utc(now)})
     log.warning("Zaptec Service Bus connection details changed (%s)", scope)
     return MessagingReport("changed", data, alerted=True)
 
 
 def check_idle(config: ZaptecConfig, store: Store, now: datetime) -> MessagingReport:
     """Alert once when the last bus message is older than ``messaging_idle_alert``."""
-    entry = store.get(*LAST_MESSAGE)
-    if entry is None or not entry.value.get("at"):
+    last = MessagingRecords(store).last_message_at()
+    if last is None:
         return MessagingReport("unknown", {"last_message_at": None})
-    last = parse_utc(str(entry.value["at"]))
     idle = now - last
     detail = {
         "last_message_at": format_utc(last),
@@ -106,7 +107,7 @@ def check_idle(config: ZaptecConfig, store: Store, now: datetime) -> MessagingRe
     if idle < config.messaging_idle_alert:
         return MessagingReport("active", detail)
     event = messaging_event(MESSAGING_IDLE, "subscription", format_utc(last), now, detail)
-    added = store.append("events", [(event["id"], event)])
+    added = EventLog(store).append([event])
     if added:
         log.warning("no Zaptec bus message since %s: subscription may be removed", last)
     return MessagingReport("idle", detail, alerted=bool(added))

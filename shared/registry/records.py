@@ -1,10 +1,7 @@
 """Registry records built from API objects, and what changed between two of them. No I/O.
 
-Kinds in the store: ``registry`` (one record per charger, read by
-``shared.registry.view``), ``registry_site`` (one per installation: name, time zone,
-fingerprint, circuits when fetched), ``registry_orphan`` (chargers listed without an
-InstallationId, waiting for a hierarchy to place them) and ``registry_job`` (the refresh
-cursor and lease).
+The records are stored as built here (``shared.registry.repo`` reads and writes them):
+one per charger, joined with its site, and one per site with its circuits when fetched.
 """
 
 from __future__ import annotations
@@ -13,16 +10,10 @@ import hashlib
 import json
 from typing import Any
 
-from shared.registry.view import KIND
 from shared.zaptec.models import Charger, Hierarchy, Installation
 
 __all__ = [
-    "JOB_KEY",
-    "JOB_KIND",
-    "KIND",
-    "ORPHAN_KIND",
     "PUBLIC",
-    "SITE_KIND",
     "TRACKED",
     "changes",
     "charger_record",
@@ -32,9 +23,6 @@ __all__ = [
     "site_record",
     "with_hierarchy",
 ]
-
-SITE_KIND, ORPHAN_KIND, JOB_KIND = "registry_site", "registry_orphan", "registry_job"
-JOB_KEY = "zaptec"
 
 # A change in any of these is a ``registry.charger.changed`` event; IsOnline is status,
 # not identity, and goes to the offline logic as an observation instead.

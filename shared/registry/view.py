@@ -1,19 +1,26 @@
 """Read side of the charger registry: what ingest needs to enrich events (site, serial).
 
-The registry job (``shared.registry``) writes records of kind ``registry``; this view
-reads them lazily and caches per process, so enrichment costs one lookup per charger.
+The registry job (``shared.registry``) writes one record per charger
+(``shared.registry.repo``); this view reads them lazily and caches per process, so
+enrichment costs one lookup per charger.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.storage.base import Store
+from shared.registry.repo import RegistryRecords
+from shared.storage.schema import REGISTRY_KIND
+
+if TYPE_CHECKING:
+    from shared.storage.base import Store
 
 __all__ = ["ChargerInfo", "RegistryView"]
 
-KIND = "registry"
+# Transitional: the uptime report and tests/uptime/helpers.py still scan this kind by
+# name; they move to ``RegistryRecords.chargers()`` / ``schema.REGISTRY_KIND``, then it goes.
+KIND = REGISTRY_KIND
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +45,18 @@ class ChargerInfo:
 
 
 class RegistryView:
-    """Cached lookups of registry records; ``forget`` after a refresh."""
+    """Cached lookups of registry records; ``invalidate`` one the process added."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
+        self._records = RegistryRecords(store)
         self._cache: dict[str, ChargerInfo | None] = {}
 
     def lookup(self, charger_id: str) -> ChargerInfo | None:
         if charger_id not in self._cache:
-            entry = self._store.get(KIND, charger_id)
-            self._cache[charger_id] = ChargerInfo.from_record(entry.value) if entry else None
+            record = self._records.charger(charger_id)
+            info = ChargerInfo.from_record(record) if record is not None else None
+            self._cache[charger_id] = info
         return self._cache[charger_id]
-
-    def site_of(self, charger_id: str) -> str | None:
-        info = self.lookup(charger_id)
-        return info.site_id if info else None
-
-    def forget(self) -> None:
-        self._cache.clear()
 
     def invalidate(self, charger_id: str) -> None:
         """Drop one cached entry (e.g. after an unknown-charger lookup added it)."""

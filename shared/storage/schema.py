@@ -33,6 +33,7 @@ __all__ = [
     "REGISTRY_LOOKUP_KIND",
     "REGISTRY_ORPHAN_KIND",
     "REGISTRY_SITE_KIND",
+    "REGISTRY_WANTED_KIND",
     "REJECTIONS_LOG",
     "SINK_KIND",
     "ZAPTEC_STATE_KIND",
@@ -66,6 +67,7 @@ REGISTRY_SITE_KIND: Final = "registry_site"  # sites  (registry.repo)
 REGISTRY_ORPHAN_KIND: Final = "registry_orphan"  # chargers gone from lists  (registry.repo)
 REGISTRY_JOB_KIND: Final = "registry_job"  # the refresh job's lease and progress  (registry.repo)
 REGISTRY_LOOKUP_KIND: Final = "registry_lookup"  # unknown-charger lookups  (registry.repo)
+REGISTRY_WANTED_KIND: Final = "registry_wanted"  # chargers ingest met, unknown  (registry.repo)
 BUDGET_KIND: Final = "budget"  # Zaptec API budget windows  (zaptec.limiter.BudgetRecords)
 ZAPTEC_STATE_KIND: Final = "zaptec_state"  # cached /state answers  (zaptec.state_cache)
 

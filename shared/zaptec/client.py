@@ -1,9 +1,10 @@
 """The Zaptec REST client: every call inside the shared budget, parsed tolerantly.
 
 ``ZaptecClient`` takes its transport from the caller (tests pass a MockTransport or point
-``api_base`` at the simulator) and its store for the shared budget and the ``/state``
-guard. Background calls (the registry refresh, charge history) leave the budget's reserve
-alone and may wait long; interactive ones (lookups, ``/state``) wait at most
+``api_base`` at the simulator) and its store for the shared budget
+(``shared.zaptec.limiter``) and the ``/state`` guard (``shared.zaptec.state_cache``).
+Background calls (the registry refresh, charge history) leave the budget's reserve alone
+and may wait long; interactive ones (lookups, ``/state``) wait at most
 ``interactive_max_wait``. A ``deadline`` (epoch seconds) turns a longer wait into
 BudgetExhausted, which the refresh job uses to stop and resume later.
 """
@@ -14,11 +15,10 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from shared.storage.base import AlreadyExists, Conflict, Store
 from shared.zaptec.auth import ZaptecAuth
 from shared.zaptec.budget import Policy
 from shared.zaptec.config import ZaptecConfig
@@ -34,11 +34,13 @@ from shared.zaptec.models import (
     parse_installation,
     parse_page,
 )
+from shared.zaptec.state_cache import StateCache
 from shared.zaptec.transport import BACKGROUND, DEADLINE, BudgetTransport
 
-__all__ = ["STATE_KIND", "StateSnapshot", "ZaptecClient"]
+if TYPE_CHECKING:
+    from shared.storage.base import Store
 
-STATE_KIND = "zaptec_state"
+__all__ = ["StateSnapshot", "ZaptecClient"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class ZaptecClient:
             raise ZaptecAuthError("zaptec.username is not set")
         if not config.password:
             raise ZaptecAuthError("zaptec.password is not set")
-        self.config, self.store = config, store
+        self.config, self.states = config, StateCache(store)
         self.clock = clock or SystemClock()
         policy = Policy.from_limits(
             config.limits, config.backoff.total_seconds(), config.max_backoff.total_seconds()
@@ -172,22 +174,15 @@ class ZaptecClient:
     def state(self, charger_id: str) -> StateSnapshot:
         """At most one ``/state`` call per charger per ``limits.state_cache``, fleet-wide."""
         ttl = self.config.limits.state_cache.total_seconds()
-        entry = self.store.get(STATE_KIND, charger_id)
         now = self.clock.now()
-        old = entry.value if entry else {}
-        if entry and now - float(old.get("claimed_at", 0)) < ttl:
-            return _snapshot(old, cached=True)
-        claim = {**old, "claimed_at": now}
-        try:
-            self.store.put(STATE_KIND, charger_id, claim, expect=entry.version if entry else None)
-        except (Conflict, AlreadyExists):  # another instance is fetching it right now
-            latest = self.store.get(STATE_KIND, charger_id)
-            return _snapshot(latest.value if latest else {}, cached=True)
+        cached = self.states.claim(charger_id, now, ttl)
+        if cached is not None:  # fresh enough, or another instance is fetching it
+            return _snapshot(cached, cached=True)
         body = self._get(f"/api/chargers/{charger_id}/state", {}, False, None, missing=True)
         items = [i for i in body if isinstance(i, dict)] if isinstance(body, list) else []
         fetched = self.clock.now()
         record = {"claimed_at": now, "fetched_at": fetched, "observations": items}
-        self.store.put(STATE_KIND, charger_id, record)
+        self.states.put(charger_id, record)
         return StateSnapshot(items, fetched, cached=False)
 
     # -- plumbing ----------------------------------------------------------------------

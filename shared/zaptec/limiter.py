@@ -5,25 +5,30 @@ token bucket, 429 blocks and running totals. ``acquire`` reads it, waits if the 
 says so, and records the request with compare-and-swap; a lost race re-reads and decides
 again. The store contract is all it needs, so SQLite (locally) and Table Storage with
 ETags (Azure) share one budget across processes and scaled-out instances alike.
+``BudgetRecords`` is the only code that reads or writes those records (``health`` and
+``chargeops registry status`` list them through it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import random
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from shared.storage.base import AlreadyExists, Conflict, Store
+from shared.storage.schema import BUDGET_KIND
 from shared.zaptec import budget
 from shared.zaptec.budget import Kind, Policy
 from shared.zaptec.errors import BudgetExhausted
 
-__all__ = ["KIND", "Clock", "Limiter", "SystemClock", "budget_key"]
+__all__ = ["KIND", "BudgetRecords", "Clock", "Limiter", "SystemClock", "budget_key"]
 
-KIND = "budget"
+# Transitional: ``shared.app.health`` still scans this kind by name; it moves to
+# ``BudgetRecords.all()``, then this alias goes.
+KIND = BUDGET_KIND
 log = logging.getLogger("chargeops.zaptec.budget")
 
 
@@ -49,6 +54,32 @@ def budget_key(api_base: str, username: str) -> str:
     return f"zaptec-{digest}"
 
 
+class BudgetRecords:
+    """The budget state records (one per ``budget_key``), read and swapped whole."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def load(self, key: str) -> tuple[budget.State, str | None]:
+        """The state and its version (``({}, None)`` before the first request)."""
+        entry = self._store.get(BUDGET_KIND, key)
+        return (entry.value, entry.version) if entry else ({}, None)
+
+    def swap(self, key: str, state: budget.State, version: str | None) -> bool:
+        """Compare-and-swap over ``version`` (None: insert only); False when another
+        process wrote first, so the caller re-reads and decides again."""
+        try:
+            self._store.put(BUDGET_KIND, key, state, expect=version)
+        except (Conflict, AlreadyExists):
+            return False
+        return True
+
+    def all(self) -> Iterator[tuple[str, budget.State]]:
+        """Every budget's key and state, in key order."""
+        for key, entry in self._store.scan(BUDGET_KIND):
+            yield key, entry.value
+
+
 class Limiter:
     """Decides and records every Zaptec request against the one shared budget."""
 
@@ -60,7 +91,7 @@ class Limiter:
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.store, self.key, self.policy = store, key, policy
+        self.budgets, self.key, self.policy = BudgetRecords(store), key, policy
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.spent: dict[str, int] = {}  # this process's own use, by class
@@ -71,15 +102,12 @@ class Limiter:
         """Return when one request of ``kind`` may go; BudgetExhausted past ``deadline``."""
         waited = 0.0
         while True:
-            entry = self.store.get(KIND, self.key)
-            state = entry.value if entry else {}
+            state, version = self.budgets.load(self.key)
             now = self.clock.now()
             wait, why = budget.wait_for(state, kind, self.policy, now, background)
             if wait <= 0:
                 new = budget.grant(state, kind, self.policy, now, waited)
-                try:
-                    self.store.put(KIND, self.key, new, expect=entry.version if entry else None)
-                except (Conflict, AlreadyExists):
+                if not self.budgets.swap(self.key, new, version):
                     continue  # another process spent budget first: decide again
                 for cls in kind.classes:
                     self.spent[cls] = self.spent.get(cls, 0) + 1
@@ -96,13 +124,10 @@ class Limiter:
         """Record a 429: block its class for every instance; returns the pause."""
         self.throttled += 1
         while True:
-            entry = self.store.get(KIND, self.key)
-            state = entry.value if entry else {}
+            state, version = self.budgets.load(self.key)
             now = self.clock.now()
             new, pause = budget.block(state, kind, self.policy, now, retry_after, self.rng.random())
-            try:
-                self.store.put(KIND, self.key, new, expect=entry.version if entry else None)
-            except (Conflict, AlreadyExists):
+            if not self.budgets.swap(self.key, new, version):
                 continue
             log.warning(
                 "zaptec 429 on %s: Retry-After %s, holding %s for %.1fs",
@@ -115,19 +140,19 @@ class Limiter:
 
     def recovered(self, kind: Kind) -> None:
         """A success: reset the backoff if 429s had raised it (one write, only then)."""
-        entry = self.store.get(KIND, self.key)
-        if entry is None:
+        state, version = self.budgets.load(self.key)
+        if version is None:
             return
-        new = budget.recover(entry.value, kind)
+        new = budget.recover(state, kind)
         if new is None:
             return
-        with contextlib.suppress(Conflict):  # someone else wrote; the next success resets it
-            self.store.put(KIND, self.key, new, expect=entry.version)
+        # lost to another writer: nothing to do, the next success resets it
+        self.budgets.swap(self.key, new, version)
 
     def snapshot(self) -> dict[str, Any]:
         """Windows in use now and running totals (shared), plus this process's use."""
-        entry = self.store.get(KIND, self.key)
-        shared = budget.usage(entry.value if entry else {}, self.policy, self.clock.now())
+        state, _ = self.budgets.load(self.key)
+        shared = budget.usage(state, self.policy, self.clock.now())
         return {
             **shared,
             "this_process": {

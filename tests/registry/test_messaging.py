@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared.registry import refresh
-from shared.registry.messaging import LAST_MESSAGE, MessagingReport, check_idle, check_messaging
+from shared.registry.messaging import MessagingReport, check_idle, check_messaging
+from shared.registry.repo import MessagingRecords
+from shared.storage.schema import META_KIND, Meta
 from shared.timestamps import format_utc
 
 GROUP = "4b1e2c3d-0000-4000-8000-000000000042"
@@ -66,10 +68,10 @@ def test_the_deprecated_installation_details_are_used_without_a_user_group(virtu
 def test_an_idle_subscription_is_reported_once_before_zaptec_removes_it(virtual):
     v = virtual()
     assert check_idle(v.config, v.store, v.now()).status == "unknown"
-    v.store.put(*LAST_MESSAGE, {"at": format_utc(v.now() - timedelta(days=3))})
+    v.store.put(META_KIND, Meta.LAST_MESSAGE, {"at": format_utc(v.now() - timedelta(days=3))})
     assert check_idle(v.config, v.store, v.now()).status == "active"
     last = v.now() - timedelta(days=11)
-    v.store.put(*LAST_MESSAGE, {"at": format_utc(last)})
+    v.store.put(META_KIND, Meta.LAST_MESSAGE, {"at": format_utc(last)})
     report = check_idle(v.config, v.store, v.now())
     assert report.status == "idle"
     assert report.alerted
@@ -77,3 +79,15 @@ def test_an_idle_subscription_is_reported_once_before_zaptec_removes_it(virtual)
     assert not check_idle(v.config, v.store, v.now()).alerted  # once per idle period
     events = [e for _, e in v.store.read("events")]
     assert [e["type"] for e in events] == ["registry.messaging.idle"]
+
+
+def test_ingest_advances_the_last_message_time_and_never_moves_it_back(virtual):
+    v = virtual()
+    records = MessagingRecords(v.store)
+    assert records.last_message_at() is None
+    newer, older = v.now() - timedelta(days=1), v.now() - timedelta(days=12)
+    records.note_message(newer)
+    records.note_message(older)  # a late batch from before
+    assert records.last_message_at() == newer
+    assert v.store.get(META_KIND, Meta.LAST_MESSAGE).value == {"at": format_utc(newer)}
+    assert check_idle(v.config, v.store, v.now()).status == "active"
