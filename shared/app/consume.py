@@ -14,13 +14,12 @@ from typing import Any
 
 from shared.adapters.servicebus import DeliveryFailed
 from shared.app.compose import App, Consumer, Consumers
+from shared.events.catalogue import FINANCE, TICKETS
 
-__all__ = ["FINANCE", "SUBSCRIPTIONS", "TICKETS", "consume", "consumers_of", "retry_delay"]
+__all__ = ["consume", "consumers_of", "retry_delay"]
 
 log = logging.getLogger("chargeops.consumers")
 
-TICKETS, FINANCE = "tickets", "finance"
-SUBSCRIPTIONS = (TICKETS, FINANCE)
 FIRST_DELAY, MAX_DELAY = 2.0, 60.0  # seconds; see retry_delay
 
 

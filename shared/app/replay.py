@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from shared.app.compose import App
-from shared.app.consume import FINANCE, TICKETS, consume
+from shared.app.consume import consume
 from shared.app.ingest import ingest_batch
 from shared.app.output_files import FileSink
-from shared.app.subscriptions import Subscription, for_finance, for_tickets
+from shared.app.subscriptions import Subscription
 from shared.app.summary import Summary
+from shared.events.catalogue import FINANCE, TICKETS, for_finance, for_tickets
 from shared.inbound.capture import InputError, read_capture
 from shared.inbound.envelope import CaptureLine
 from shared.storage.schema import DELIVERIES_LOG, EVENTS_LOG, REJECTIONS_LOG

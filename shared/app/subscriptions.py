@@ -1,8 +1,9 @@
-"""The two consumers of our topic, and the local stand-in for their subscriptions.
+"""The local stand-in for our topic's subscriptions (a replay's).
 
-In Azure each consumer is a Service Bus subscription (``tickets``, ``finance``) on the
-topic ``charger-events``. Locally the event log is the topic and each subscription is a
-cursor over it; handlers are idempotent, so a cursor saved per batch is enough.
+In Azure each subscription (``tickets``, ``finance``; their filters are in
+``shared.events.catalogue``) is a Service Bus subscription on the topic ``charger-events``.
+Locally the event log is the topic and each subscription is a named cursor over it;
+handlers are idempotent, so a cursor saved per page is enough.
 """
 
 from __future__ import annotations
@@ -13,20 +14,9 @@ from typing import Any
 from shared.events.log import EventLog
 from shared.storage.base import Store
 
-__all__ = ["FINANCE", "TICKETS", "Subscription", "for_finance", "for_tickets"]
+__all__ = ["Subscription"]
 
-TICKETS, FINANCE = "tickets", "finance"
 Handler = Callable[[dict[str, Any]], None]
-
-
-def for_finance(event_type: str) -> bool:
-    """The finance subscription's filter (SQL in Bicep: ``event_type LIKE 'session.%'``)."""
-    return event_type.startswith("session.")
-
-
-def for_tickets(event_type: str) -> bool:
-    """The tickets subscription's filter: charger, registry and report events."""
-    return event_type.startswith(("charger.", "registry.", "report."))
 
 
 class Subscription:

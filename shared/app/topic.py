@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.adapters.servicebus import MessageSender, encoded, to_message
+from shared.events.catalogue import on_topic
 from shared.events.log import EventLog
 from shared.storage.schema import Cursor
 
@@ -82,15 +83,17 @@ class ServiceBusTopic:
 
 
 def publish_pending(events: EventLog, sender: MessageSender, *, limit: int = 5000) -> Published:
-    """Send every committed event after the cursor, in log order, moving the cursor after
-    each batch. Never raises for a send failure: it is reported, and the rest waits."""
+    """Send every committed event after the cursor that belongs on our topic, in log order,
+    moving the cursor after each batch; events kept in the log only (finance records, see
+    ``shared.events.catalogue``) are passed over. Never raises for a send failure: it is
+    reported, and the rest waits."""
     cursor = events.cursor(Cursor.PUBLISHER)
     sent = 0
     while sent < limit:
         rows = events.read(cursor, min(1000, limit - sent))
         if not rows:
             break
-        for batch in _batches(rows):
+        for batch in _batches([row for row in rows if on_topic(str(row[1]["type"]))]):
             try:
                 sender.send_messages([to_message(event) for _, event in batch])
             except Exception as exc:  # network, auth, throttling: try again next time
@@ -98,6 +101,7 @@ def publish_pending(events: EventLog, sender: MessageSender, *, limit: int = 500
                 return Published(sent, cursor, events.head(), f"{type(exc).__name__}")
             cursor = events.advance_cursor(Cursor.PUBLISHER, batch[-1][0])
             sent += len(batch)
+        cursor = events.advance_cursor(Cursor.PUBLISHER, rows[-1][0])  # log-only ones too
     return Published(sent, cursor, events.head())
 
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from shared.adapters.http import OutboundRequest, is_secret_header
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config
-from shared.config.loader import KNOWN_TYPES
 from shared.consumers.tickets.samples import sample_notice
+from shared.events.catalogue import alerting, is_known
 from shared.notify.render import TemplateProblem
 from shared.notify.targets import Target, build_targets
 
@@ -23,14 +23,14 @@ __all__ = ["register"]
 
 MASK = "***"
 _SECRET_QUERY = re.compile(r"(sig|signature|code|key|token|secret|password)", re.IGNORECASE)
+_ALERTING = ", ".join(t.name for t in alerting())  # the types with alert samples
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "render",
         help="show the request a target would receive for a sample event",
-        description="Render a sample EVENT_TYPE (charger.fault.raised, charger.fault.cleared, "
-        "charger.offline, charger.online, site.offline, site.online, or any routed type) "
+        description=f"Render a sample EVENT_TYPE ({_ALERTING}, or any routed type) "
         "through TARGET's template and call sequence. Secrets are masked.",
     )
     p.add_argument("target", metavar="TARGET", help="a target name from the config")
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(targets)) or "none configured"
         raise UsageError(f"render: no target {args.target!r} (targets: {known})")
     event_type = args.event_type
-    if not (event_type in KNOWN_TYPES or event_type.startswith(("registry.", "report."))):
+    if not is_known(event_type):
         raise UsageError(f"render: unknown EVENT_TYPE {event_type!r}")
     target = targets[args.target]
     notice = sample_notice(target.name, target.kind, event_type, reminder=args.reminder)

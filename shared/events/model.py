@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
+from shared.events.cloudevents import charger_source, envelope
 from shared.timestamps import format_utc
 
 __all__ = [
@@ -135,18 +136,11 @@ EVENT_TYPES: dict[str, type[ChargerEvent]] = {
 
 def cloudevent(event: ChargerEvent) -> dict[str, Any]:
     """CloudEvents 1.0 structured-mode JSON object for a charger or session event."""
-    source = (
-        f"zaptec/installation/{event.site_id}"
-        if event.site_id
-        else f"zaptec/charger/{event.charger_id}"
+    return envelope(
+        type=event.type,
+        id=event.id,
+        source=charger_source(event.charger_id, event.site_id),
+        subject=event.charger_id,
+        time=event.observed_at,
+        data=event.model_dump(mode="json"),
     )
-    return {
-        "specversion": "1.0",
-        "id": event.id,
-        "source": source,
-        "type": event.type,
-        "subject": event.charger_id,
-        "time": format_utc(event.observed_at),
-        "datacontenttype": "application/json",
-        "data": event.model_dump(mode="json"),
-    }

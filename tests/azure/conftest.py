@@ -22,8 +22,8 @@ from functions import worker as worker_module
 from shared.adapters.app_settings import AppSettings
 from shared.adapters.telemetry import Counters
 from shared.app.compose import App
-from shared.app.subscriptions import for_finance, for_tickets
 from shared.app.topic import ServiceBusTopic
+from shared.events.catalogue import for_finance, for_tickets
 from shared.events.log import EventLog
 from shared.storage.base import Store
 from shared.storage.sqlite import SqliteStore

@@ -852,9 +852,9 @@ def test_health_degraded_alert_reads_what_health_reports(alerts: BicepFile) -> N
 
 
 def test_function_names_in_alert_queries_exist() -> None:
-    import function_app  # noqa: PLC0415 - the app's own index of functions
+    from tests.azure.conftest import indexed  # noqa: PLC0415 - the app indexes once a process
 
-    names = {f.get_function_name() for f in function_app.app.get_functions()}
+    names = {f.get_function_name() for f in indexed()}
     text = (INFRA / "modules" / "alerts.bicep").read_text(encoding="utf-8")
     used = set(re.findall(r'name == "(\w+)"', text)) - {
         "chargeops.messages",

@@ -25,6 +25,7 @@ from shared.consumers.finance.cdr import Change, SiteFacts, build_record, credit
 from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.finance.session import BillableSession
 from shared.consumers.finance.signed import Flag
+from shared.events.cloudevents import charger_source, envelope
 from shared.events.model import event_id
 from shared.storage.base import Store
 from shared.timestamps import format_utc, parse_utc
@@ -65,19 +66,15 @@ def record_event(record: dict[str, Any]) -> dict[str, Any]:
     """The ``finance.record.created`` CloudEvent; id from record id + version."""
     ext = record["chargeops"]
     version = int(ext["record_version"])
-    place = (
-        f"installation/{ext['site_id']}" if ext.get("site_id") else f"charger/{ext['charger_id']}"
+    vendor = ext.get("vendor") or "zaptec"
+    return envelope(
+        type=RECORD_TYPE,
+        id=event_id(RECORD_TYPE, record["id"], str(version)),
+        source=charger_source(ext["charger_id"], ext.get("site_id"), vendor),
+        subject=ext["charger_id"],
+        time=record["last_updated"],
+        data=record,
     )
-    return {
-        "specversion": "1.0",
-        "id": event_id(RECORD_TYPE, record["id"], str(version)),
-        "source": f"{ext.get('vendor') or 'zaptec'}/{place}",
-        "type": RECORD_TYPE,
-        "subject": ext["charger_id"],
-        "time": record["last_updated"],
-        "datacontenttype": "application/json",
-        "data": record,
-    }
 
 
 class Ledger:

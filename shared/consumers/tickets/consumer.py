@@ -17,26 +17,26 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.app.subscriptions import TICKETS, Subscription, for_tickets
 from shared.config.loader import Config
 from shared.consumers.tickets import lifecycle, sites
 from shared.consumers.tickets.lifecycle import Action, Close, Open, Remind, Silenced, Step, Timing
 from shared.consumers.tickets.model import Alert, Kind
 from shared.consumers.tickets.repo import ALERT_KIND, AlertRepo
 from shared.consumers.tickets.view import condition_key, view
+from shared.events.catalogue import TICKETS, alerting, for_tickets
+from shared.events.cloudevents import envelope
+from shared.events.log import EventLog
 from shared.events.model import event_id
 from shared.notify.dispatch import Deliverer, idempotency_key
 from shared.notify.routing import active_silence, targets_for
 from shared.notify.targets import Notice
 from shared.storage.base import Store
-from shared.storage.schema import EVENTS_LOG
 from shared.timestamps import format_utc, parse_utc
 
 __all__ = ["DeliveryPending", "TicketsConsumer", "build_tickets_consumer", "log_backlog"]
 
-ALERT_TYPES = frozenset(
-    {"charger.fault.raised", "charger.fault.cleared", "charger.offline", "charger.online"}
-)
+# Alerting types that arrive from our topic (site alerts are made here, from these).
+ALERT_TYPES = frozenset(t.name for t in alerting() if t.on_topic)
 FLUSH_AT = 500  # notices waiting before handle() sends them without waiting for a tick
 
 
@@ -333,32 +333,24 @@ def _site_event(
     if kind == "site.online":
         data.update(online_at=format_utc(at), offline_seconds=(at - since).total_seconds())
     parts = (site_id, format_utc(since)) + ((format_utc(at),) if kind == "site.online" else ())
-    return {
-        "specversion": "1.0",
-        "id": event_id(kind, *parts),
-        "source": f"chargeops/site/{site_id}",
-        "type": kind,
-        "subject": site_id,
-        "time": format_utc(at),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return envelope(
+        type=kind,
+        id=event_id(kind, *parts),
+        source=f"chargeops/site/{site_id}",
+        subject=site_id,
+        time=at,
+        data=data,
+    )
 
 
 def log_backlog(store: Store) -> Callable[[], bool]:
     """Replay: True while the event log holds events for tickets past its cursor (other
     consumers' events, such as finance records, do not count)."""
-    subscription = Subscription(store, TICKETS, for_tickets)
+    events = EventLog(store)
 
     def waiting() -> bool:
-        after = subscription.cursor
-        while True:
-            page = store.read(EVENTS_LOG, after, 500)
-            if not page:
-                return False
-            if any(for_tickets(str(event.get("type"))) for _, event in page):
-                return True
-            after = page[-1][0]
+        after = events.cursor(TICKETS)
+        return any(for_tickets(str(event.get("type"))) for _, event in events.since(after, 500))
 
     return waiting
 

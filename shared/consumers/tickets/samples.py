@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.consumers.tickets.model import Alert, Kind, Ticket
 from shared.consumers.tickets.view import condition_key, view
+from shared.events.cloudevents import charger_source, envelope
 from shared.events.model import ChargerOffline, ChargerOnline, FaultCleared, FaultRaised, cloudevent
 from shared.events.model import event_id as make_event_id
 from shared.notify.dispatch import idempotency_key
@@ -69,29 +70,28 @@ def _site_events() -> tuple[dict[str, Any], dict[str, Any]]:
         "offline_since": format_utc(START),
         "chargers": chargers,
     }
-    opened: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": make_event_id("site.offline", SITE, format_utc(START)),
-        "source": f"chargeops/site/{SITE}",
-        "type": "site.offline",
-        "subject": SITE,
-        "time": format_utc(START),
-        "datacontenttype": "application/json",
-        "data": {**base, "charger_id": None, "observed_at": format_utc(START)},
-    }
+    opened = envelope(
+        type="site.offline",
+        id=make_event_id("site.offline", SITE, format_utc(START)),
+        source=f"chargeops/site/{SITE}",
+        subject=SITE,
+        time=START,
+        data={**base, "charger_id": None, "observed_at": format_utc(START)},
+    )
     data = {
         **opened["data"],
         "online_at": format_utc(END),
         "observed_at": format_utc(END),
         "offline_seconds": (END - START).total_seconds(),
     }
-    closed = {
-        **opened,
-        "id": make_event_id("site.online", SITE, format_utc(START), format_utc(END)),
-        "type": "site.online",
-        "time": format_utc(END),
-        "data": data,
-    }
+    closed = envelope(
+        type="site.online",
+        id=make_event_id("site.online", SITE, format_utc(START), format_utc(END)),
+        source=f"chargeops/site/{SITE}",
+        subject=SITE,
+        time=END,
+        data=data,
+    )
     return opened, closed
 
 
@@ -143,13 +143,11 @@ def _plain(event_type: str) -> dict[str, Any]:
             signed_data=None,
             reliable_clock=True,
         )
-    return {
-        "specversion": "1.0",
-        "id": make_event_id(event_type, CHARGER, "sample"),
-        "source": f"zaptec/installation/{SITE}",
-        "type": event_type,
-        "subject": CHARGER,
-        "time": format_utc(END),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return envelope(
+        type=event_type,
+        id=make_event_id(event_type, CHARGER, "sample"),
+        source=charger_source(CHARGER, SITE),
+        subject=CHARGER,
+        time=END,
+        data=data,
+    )

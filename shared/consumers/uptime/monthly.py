@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.config.loader import Config
 from shared.consumers.uptime.report import NO_SITE, UptimeReport, build_report
+from shared.events.cloudevents import envelope
 from shared.events.model import event_id
 from shared.notify.dispatch import Deliverer
 from shared.storage.base import Store
@@ -60,16 +61,14 @@ def report_events(report: UptimeReport, generated_at: datetime) -> list[dict[str
 
 def _event(report: UptimeReport, scope: str, data: dict[str, Any]) -> dict[str, Any]:
     period = (format_utc(report.since), format_utc(report.until))
-    return {
-        "specversion": "1.0",
-        "id": event_id(REPORT_TYPE, scope, *period),
-        "source": SOURCE if scope == "fleet" else f"{SOURCE}/site/{scope}",
-        "type": REPORT_TYPE,
-        "subject": scope,
-        "time": period[1],
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return envelope(
+        type=REPORT_TYPE,
+        id=event_id(REPORT_TYPE, scope, *period),
+        source=SOURCE if scope == "fleet" else f"{SOURCE}/site/{scope}",
+        subject=scope,
+        time=period[1],
+        data=data,
+    )
 
 
 def monthly_report(
