@@ -26,7 +26,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from shared.config.loader import RetryConfig
+from shared.config.fields import RetryConfig
 
 __all__ = [
     "Attempted",
@@ -34,7 +34,6 @@ __all__ = [
     "OutboundRequest",
     "Permanent",
     "Reply",
-    "SendResult",
     "Sender",
     "Transient",
     "Unreachable",
@@ -113,17 +112,6 @@ class Attempted(Generic[T]):
         return isinstance(self.failure, Permanent)
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """Outcome of :meth:`Sender.send` (one request with retries)."""
-
-    ok: bool
-    reply: Reply | None
-    attempts: int
-    error: str | None = None
-    permanent: bool = False
-
-
 @dataclass
 class Sender:
     """Retrying sender; tests pass an ``httpx.Client`` with a MockTransport or a real server."""
@@ -169,17 +157,6 @@ class Sender:
             if n < retry.attempts:
                 self.sleep(wait if wait is not None else self.backoff(n, retry))
         return Attempted(None, retry.attempts, failure)
-
-    def send(self, req: OutboundRequest, retry: RetryConfig, timeout: float) -> SendResult:
-        """One request with retries (plain webhooks)."""
-        done = self.retrying(lambda _n: self.exchange(req, timeout), retry)
-        if done.ok:
-            return SendResult(True, done.value, done.attempts)
-        failure = done.failure
-        assert failure is not None
-        status = failure.status
-        reply = Reply(status, {}, b"") if status is not None else None
-        return SendResult(False, reply, done.attempts, failure.reason, done.permanent)
 
     def backoff(self, attempt: int, retry: RetryConfig) -> float:
         """Full jitter: uniform(0, min(cap, base * 2**(n-1)))."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.config.loader import Config, Match, Silence
+from shared.config.loader import Config
+from shared.notify.config import Match, Silence
 
 __all__ = ["active_silence", "matches", "targets_for", "type_matches"]
 

@@ -8,30 +8,15 @@ can be lowered (or, for the simulator, shortened) in the config.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from shared.timestamps import parse_duration
+from shared.config.fields import ConfigModel, Duration, SafeUrl
 
 __all__ = ["Limits", "RateLimit", "Window", "ZaptecConfig"]
 
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
-
-def _duration(value: Any) -> timedelta:
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Window(_Model):
+class Window(ConfigModel):
     """At most ``requests`` in any ``per`` long interval (a sliding window)."""
 
     requests: int = Field(ge=1)
@@ -45,7 +30,7 @@ class Window(_Model):
         return value
 
 
-class RateLimit(_Model):
+class RateLimit(ConfigModel):
     """Zaptec's token bucket per user: ``per_second`` refill, ``burst`` capacity."""
 
     per_second: float = Field(default=10.0, gt=0)
@@ -56,7 +41,7 @@ def _windows(*pairs: tuple[int, timedelta]) -> list[Window]:
     return [Window(requests=n, per=w) for n, w in pairs]
 
 
-class Limits(_Model):
+class Limits(ConfigModel):
     """Documented limits (zaptec.md): one budget per Zaptec user, shared via the store."""
 
     rate: RateLimit = RateLimit()
@@ -78,10 +63,10 @@ class Limits(_Model):
     burst_margin: int = Field(default=3, ge=0)
 
 
-class ZaptecConfig(_Model):
+class ZaptecConfig(ConfigModel):
     """``zaptec:`` in the YAML config. Only ``username``/``password`` are needed to refresh."""
 
-    api_base: str = "https://api.zaptec.com"
+    api_base: SafeUrl = "https://api.zaptec.com"
     username: str | None = None
     password: SecretStr | None = None
     user_group_id: str | None = None  # messaging connection details check
@@ -102,13 +87,10 @@ class ZaptecConfig(_Model):
 
     @field_validator("api_base")
     @classmethod
-    def _safe_base(cls, url: str) -> str:
-        parsed = urlsplit(url)
-        if parsed.scheme == "https" and parsed.hostname:
-            return url.rstrip("/")
-        if parsed.scheme == "http" and parsed.hostname in _LOOPBACK:
-            return url.rstrip("/")
-        raise ValueError(f"{url!r}: needs https:// (http:// only for 127.0.0.1/localhost)")
+    def _no_trailing_slash(cls, url: str) -> str:
+        """One spelling: paths are joined as ``f"{api_base}/oauth/token"`` and the shared
+        budget is keyed by ``api_base``, so ``…com/`` and ``…com`` must be the same."""
+        return url.rstrip("/")
 
     def secret(self) -> str:
         """The password in clear, for the token request only."""

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.http import OutboundRequest, Permanent, Sender, Transient, Unreachable
-from shared.config.loader import RetryConfig
-from tests.tickets.helpers import at, config_of, harness, offline
-from tests.tickets.vendors import Answer, Receiver, Seen, Vendor, free_port, serve
+from shared.config.fields import RetryConfig
+from tests.support.builders import at
+from tests.support.receivers import Answer, Receiver, Seen, Vendor, free_port, serve
+from tests.tickets.helpers import config_of, harness, offline
 
 RETRY = RetryConfig(attempts=4, backoff=0.01, max_backoff=0.05)
 

@@ -8,16 +8,21 @@ Unknown keys are errors: a misspelt tariff key must not silently price at zero.
 
 from __future__ import annotations
 
-import re
 from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from shared.timestamps import parse_duration
+from shared.config.fields import (
+    WEEKDAYS,
+    Clock,
+    ConfigModel,
+    Duration,
+    SafeUrl,
+    TimeZone,
+    Weekday,
+)
 
 __all__ = [
     "WEEKDAYS",
@@ -33,8 +38,6 @@ __all__ = [
     "minor_units",
 ]
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # ISO 4217 minor units that differ from the usual 2 (the rest of the world uses cents).
 _MINOR_UNITS = {
     **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
@@ -76,38 +79,11 @@ def _rate(value: Any) -> Decimal:
     return number
 
 
-def _clock(value: Any) -> time | None:
-    """``HH:MM`` local wall-clock time; ``24:00`` (end of day) becomes None."""
-    text = str(value).strip()
-    if text == "24:00":
-        return None
-    match = _CLOCK.match(text)
-    if not match:
-        raise ValueError(f"{value!r}: a local time HH:MM is expected (00:00-24:00)")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def _zone(value: Any) -> str:
-    name = str(value).strip()
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Oslo)") from None
-    return name
-
-
 Amount = Annotated[Decimal, BeforeValidator(_non_negative)]
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
-Clock = Annotated[time | None, BeforeValidator(_clock)]
-Zone = Annotated[str, BeforeValidator(_zone)]
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeOfUse(_Model):
+class TimeOfUse(ConfigModel):
     """A price that applies on given weekdays between two local times (site's time zone).
 
     ``end`` before ``start`` wraps past midnight; ``start == end`` is the whole day. The
@@ -117,7 +93,7 @@ class TimeOfUse(_Model):
     name: str = Field(min_length=1, max_length=36)
     start: Clock = time(0)
     end: Clock = None
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = None
+    days: list[Weekday] | None = None
     energy_per_kwh: Amount
 
     def contains(self, weekday: int, at: time) -> bool:
@@ -134,7 +110,7 @@ class TimeOfUse(_Model):
         return at >= start or at < end
 
 
-class Tariff(_Model):
+class Tariff(ConfigModel):
     """An operator tariff: energy price, optional session fee and time-of-use prices."""
 
     energy_per_kwh: Amount
@@ -152,12 +128,12 @@ class Tariff(_Model):
         return periods
 
 
-class Coordinates(_Model):
+class Coordinates(ConfigModel):
     latitude: str = Field(pattern=r"^-?[0-9]{1,2}\.[0-9]{5,7}$")
     longitude: str = Field(pattern=r"^-?[0-9]{1,3}\.[0-9]{5,7}$")
 
 
-class Location(_Model):
+class Location(ConfigModel):
     """What the OCPI ``cdr_location`` needs that the charger registry does not hold."""
 
     name: str | None = Field(default=None, max_length=255)
@@ -167,7 +143,7 @@ class Location(_Model):
     state: str | None = Field(default=None, max_length=20)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # ISO 3166 alpha-3
     coordinates: Coordinates | None = None
-    time_zone: Zone | None = None  # overrides the registry's zone for this site
+    time_zone: TimeZone | None = None  # overrides the registry's zone for this site
     connector_standard: str = "IEC_62196_T2"
     connector_format: Literal["SOCKET", "CABLE"] = "SOCKET"
     power_type: Literal["AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"] = (
@@ -175,7 +151,7 @@ class Location(_Model):
     )
 
 
-class Allocation(_Model):
+class Allocation(ConfigModel):
     """Who pays: cost centre, tenant, employee reference (any may be empty)."""
 
     cost_centre: str | None = None
@@ -184,7 +160,7 @@ class Allocation(_Model):
     contract_id: str | None = Field(default=None, max_length=36)
 
 
-class AllocationConfig(_Model):
+class AllocationConfig(ConfigModel):
     tokens: dict[str, Allocation] = Field(default_factory=dict)  # raw token -> allocation
     default: Allocation = Allocation(cost_centre="UNALLOCATED")
 
@@ -198,23 +174,23 @@ class AllocationConfig(_Model):
         return self.default, False
 
 
-class EmissionFactor(_Model):
+class EmissionFactor(ConfigModel):
     g_per_kwh: Amount
     source: str = Field(min_length=1)
     method: str = Field(min_length=1)  # e.g. location-based, market-based, residual mix
     year: int | None = None
 
 
-class CarbonConfig(_Model):
+class CarbonConfig(ConfigModel):
     sites: dict[str, EmissionFactor] = Field(default_factory=dict)
     countries: dict[str, EmissionFactor] = Field(default_factory=dict)  # alpha-2 or alpha-3
 
 
-class EosvoltConfig(_Model):
+class EosvoltConfig(ConfigModel):
     """EOSVOLT v1 REST API (finance.md "EOSVOLT"; route and fields of the export ⚠)."""
 
     environment: Literal["production", "staging"] = "production"
-    base_url: str | None = None  # overrides environment (e.g. a local test server)
+    base_url: SafeUrl | None = None  # overrides environment (e.g. a local test server)
     token: str | None = None
     version: str = Field(default="v1", pattern=r"^v\d+$")
     sessions_path: str = "sessions/export"
@@ -228,19 +204,6 @@ class EosvoltConfig(_Model):
     max_backoff: Duration = timedelta(seconds=60)
     max_pages: int = Field(default=10_000, ge=1)
 
-    @field_validator("base_url")
-    @classmethod
-    def _safe(cls, url: str | None) -> str | None:
-        """https only; plain http just for a local test server (never point tests at prod)."""
-        if url is None:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme == "https" and parts.hostname:
-            return url
-        if parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}:
-            return url
-        raise ValueError(f"{url!r}: https:// is required (http:// only for localhost)")
-
     def root(self) -> str:
         if self.base_url:
             return self.base_url.rstrip("/") + "/"
@@ -249,13 +212,13 @@ class EosvoltConfig(_Model):
         return "https://api.eosvolt.com/"
 
 
-class FinanceConfig(_Model):
+class FinanceConfig(ConfigModel):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     country_code: str = Field(default="NO", min_length=2, max_length=2)
     party_id: str = Field(default="CPO", min_length=3, max_length=3)
     tariffs: dict[str, Tariff] = Field(default_factory=dict)  # site id or "default"
     locations: dict[str, Location] = Field(default_factory=dict)  # site id or "default"
-    default_time_zone: Zone = "UTC"  # when neither the registry nor locations know the zone
+    default_time_zone: TimeZone = "UTC"  # when neither the registry nor locations know the zone
     allocation: AllocationConfig = AllocationConfig()
     pseudonymise_tokens: bool = True
     token_hash_key: str | None = None  # HMAC key; set it from the environment: ${NAME}

@@ -7,12 +7,19 @@ T_excluded); they never add any. Each exclusion needs a reason: regulators ask f
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from shared.config.fields import (
+    WEEKDAYS,
+    ClockText,
+    ConfigModel,
+    TimeZone,
+    Weekday,
+    check_period,
+    minutes_of,
+)
 
 __all__ = [
     "OUTAGE_TYPES",
@@ -24,20 +31,12 @@ __all__ = [
     "minutes_of",
 ]
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OUTAGE_TYPES = frozenset(
     {"charger.offline", "charger.online", "charger.fault.raised", "charger.fault.cleared"}
 )
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UptimeMatch(_Model):
+class UptimeMatch(ConfigModel):
     """Which chargers and which outage causes an exclusion covers (every list must hold).
 
     ``types`` names the events of a cause (``charger.offline`` for offline periods,
@@ -59,7 +58,7 @@ class UptimeMatch(_Model):
         return types
 
 
-class Exclusion(_Model):
+class Exclusion(ConfigModel):
     """Operator-declared time outside the operator's control (utility outage, vandalism…)."""
 
     match: UptimeMatch = UptimeMatch()
@@ -69,16 +68,13 @@ class Exclusion(_Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Exclusion:
-        if self.starts.tzinfo is None or self.ends.tzinfo is None:
-            raise ValueError("starts and ends need a time zone (e.g. 2026-04-26T10:00:00Z)")
-        if self.ends <= self.starts:
-            raise ValueError("ends must be after starts")
+        check_period(self.starts, self.ends)
         if not self.reason.strip():
             raise ValueError("reason must say why the time is excluded")
         return self
 
 
-class OpeningHours(_Model):
+class OpeningHours(ConfigModel):
     """Posted operating hours: outage time outside them is excluded (NEVI, UK reg. 7).
 
     ``open``/``close`` are local wall-clock times (``close: "24:00"`` for midnight) in
@@ -87,28 +83,10 @@ class OpeningHours(_Model):
     """
 
     match: UptimeMatch = UptimeMatch()
-    days: list[Weekday] = Field(default_factory=lambda: list(_ALL_DAYS), min_length=1)
-    open: str = "00:00"
-    close: str = "24:00"
-    time_zone: str | None = None
-
-    @field_validator("open", "close")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        found = _CLOCK.match(value)
-        if not found or (found.group(1) == "24" and found.group(2) != "00"):
-            raise ValueError(f"{value!r}: use HH:MM, e.g. 06:00 (24:00 for midnight)")
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{value!r}: not an IANA time zone (e.g. Europe/Oslo)") from None
-        return value
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    open: ClockText = "00:00"
+    close: ClockText = "24:00"
+    time_zone: TimeZone | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> OpeningHours:
@@ -119,13 +97,7 @@ class OpeningHours(_Model):
         return self
 
 
-def minutes_of(clock: str) -> int:
-    """Minutes after local midnight of an ``HH:MM`` text (``24:00`` = 1440)."""
-    hours, minutes = clock.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-class UptimeConfig(_Model):
+class UptimeConfig(ConfigModel):
     outage_faults: list[str] = Field(default_factory=list)  # fault codes that count as outages
     exclusions: list[Exclusion] = Field(default_factory=list)
     opening_hours: list[OpeningHours] = Field(default_factory=list)

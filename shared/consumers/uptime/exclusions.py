@@ -15,10 +15,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.config.loader import Config, Match
+from shared.config.loader import Config
 from shared.consumers.uptime.config import WEEKDAYS, OpeningHours, UptimeMatch, minutes_of
 from shared.consumers.uptime.intervals import Interval, subtract, union
 from shared.consumers.uptime.outages import OFFLINE, Outage
+from shared.notify.config import Match
 from shared.notify.routing import matches
 
 __all__ = ["CLOSED", "Excluded", "Excluder", "closed_hours"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from shared.adapters.http import OutboundRequest, Permanent, Reply
-from shared.config.loader import SECRET_FIELDS
+from shared.notify.config import SECRET_FIELDS
 
 __all__ = ["Http", "Notice", "Target", "TargetResult", "basic_auth", "notify_alert"]
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from shared.adapters.http import OutboundRequest, Permanent
-from shared.config.loader import JiraTarget as JiraConfig
+from shared.notify.config import JiraTarget as JiraConfig
 from shared.notify.render import render_json
 from shared.notify.targets.base import JSON, Http, Notice, Target, TargetResult, basic_auth
 

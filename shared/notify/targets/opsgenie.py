@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from shared.adapters.http import OutboundRequest
-from shared.config.loader import OpsgenieTarget as OpsgenieConfig
+from shared.notify.config import OpsgenieTarget as OpsgenieConfig
 from shared.notify.render import render_json
 from shared.notify.targets.base import JSON, Http, Notice, Target, TargetResult
 

@@ -7,7 +7,7 @@ import json
 from typing import Any, ClassVar
 
 from shared.adapters.http import OutboundRequest
-from shared.config.loader import PagerDutyTarget as PagerDutyConfig
+from shared.notify.config import PagerDutyTarget as PagerDutyConfig
 from shared.notify.render import render_json
 from shared.notify.targets.base import JSON, Http, Notice, Target, TargetResult
 

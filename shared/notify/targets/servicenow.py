@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from shared.adapters.http import OutboundRequest, Reply, Transient
-from shared.config.loader import ServiceNowTarget as ServiceNowConfig
+from shared.notify.config import ServiceNowTarget as ServiceNowConfig
 from shared.notify.render import render_json
 from shared.notify.targets.base import JSON, Http, Notice, Target, TargetResult, basic_auth
 

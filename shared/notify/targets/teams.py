@@ -12,7 +12,7 @@ import json
 from typing import ClassVar
 
 from shared.adapters.http import OutboundRequest
-from shared.config.loader import TeamsTarget as TeamsConfig
+from shared.notify.config import TeamsTarget as TeamsConfig
 from shared.notify.render import render_json
 from shared.notify.targets.base import Notice, Target
 

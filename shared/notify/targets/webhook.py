@@ -10,7 +10,7 @@ import json
 from typing import ClassVar
 
 from shared.adapters.http import OutboundRequest
-from shared.config.loader import WebhookTarget as WebhookConfig
+from shared.notify.config import WebhookTarget as WebhookConfig
 from shared.notify.render import render
 from shared.notify.signing import sign
 from shared.notify.targets.base import Notice, Target
