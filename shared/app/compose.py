@@ -119,27 +119,30 @@ class App:
         Service Bus consumer sends each event's notices at once and raises unless all
         were delivered (the message comes back); otherwise sends are batched."""
         from shared.adapters.http import Sender  # noqa: PLC0415
-        from shared.consumers.finance.consumer import build_finance_consumer  # noqa: PLC0415
+        from shared.consumers.finance.consumer import FinanceConsumer  # noqa: PLC0415
+        from shared.consumers.finance.ledger import Ledger  # noqa: PLC0415
+        from shared.consumers.finance.sites import SiteResolver  # noqa: PLC0415
         from shared.consumers.tickets.consumer import (  # noqa: PLC0415
-            build_tickets_consumer,
+            TicketsConsumer,
             log_backlog,
         )
-        from shared.consumers.uptime.ledger import build_outage_recorder  # noqa: PLC0415
+        from shared.consumers.tickets.repo import AlertRepo  # noqa: PLC0415
+        from shared.consumers.uptime.ledger import OutageLedger, OutageRecorder  # noqa: PLC0415
+        from shared.events.log import EventLog  # noqa: PLC0415
         from shared.notify.dispatch import Deliverer  # noqa: PLC0415
         from shared.notify.outbox import DeliveryLog  # noqa: PLC0415
         from shared.notify.targets import build_targets  # noqa: PLC0415
         from shared.registry.view import RegistryView  # noqa: PLC0415
 
-        config = self.config()
-        deliverer = Deliverer(
-            config, build_targets(config), DeliveryLog(self.store), Sender(self.http)
+        config, store = self.config(), self.store
+        deliverer = Deliverer(config, build_targets(config), DeliveryLog(store), Sender(self.http))
+        backlog = log_backlog(EventLog(store)) if self.data_clock else None
+        tickets = TicketsConsumer(
+            config, AlertRepo(store), deliverer, backlog=backlog, strict=per_message
         )
-        backlog = log_backlog(self.store) if self.data_clock else None
-        tickets = build_tickets_consumer(
-            config, self.store, deliverer, backlog=backlog, strict=per_message
-        )
-        finance = build_finance_consumer(config, self.store, deliverer, RegistryView(self.store))
-        uptime = build_outage_recorder(config, self.store)
+        sites = SiteResolver(config.finance, RegistryView(store))
+        finance = FinanceConsumer(Ledger(store, config.finance, sites), deliverer)
+        uptime = OutageRecorder(OutageLedger(store))
         return Consumers(deliverer, tickets, finance, uptime)
 
     def zaptec(self) -> ZaptecClient | None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.app.charger_states import ChargerStates
 from shared.charger import state
 from shared.charger.model import ChargerState, from_record, to_record
 from shared.charger.transition import APPLIED, Detection, Transition
@@ -28,6 +27,7 @@ from shared.events.model import ChargerEvent, cloudevent
 from shared.inbound.observations import Decoded, Ignored, Observation, Rejection, Seen
 from shared.registry.view import RegistryView
 from shared.storage.base import Store
+from shared.storage.charger_states import ChargerStates
 from shared.storage.meta import MetaRecords
 from shared.storage.schema import REJECTIONS_LOG, Meta
 from shared.timestamps import format_utc, utc_second

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from shared.app.charger_states import ChargerStates
 from shared.app.compose import App
 from shared.app.ingest import publish
 from shared.app.parking import unpark
@@ -28,6 +27,7 @@ from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Observation, StateId
 from shared.registry.repo import WantedLookups
 from shared.registry.view import RegistryView
+from shared.storage.charger_states import ChargerStates
 from shared.storage.meta import MetaRecords
 from shared.storage.schema import Meta
 from shared.timestamps import format_utc

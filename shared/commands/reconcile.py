@@ -19,13 +19,13 @@ from shared.commands.common import add_common, date_window, parse_day, resolve_c
 from shared.config.loader import Config
 from shared.consumers.finance.eosvolt import EosvoltAuthError, EosvoltClient
 from shared.consumers.finance.history import EosvoltHistory, HistorySource, ZaptecHistory
-from shared.consumers.finance.ledger import EVENTS_LOG, Ledger
+from shared.consumers.finance.ledger import Ledger
 from shared.consumers.finance.reconcile import reconcile
 from shared.consumers.finance.sites import SiteResolver
-from shared.notify.outbox import DELIVERIES_LOG
 from shared.notify.targets import UnsupportedKind
 from shared.registry.view import RegistryView
 from shared.storage.base import Store
+from shared.storage.schema import DELIVERIES_LOG, EVENTS_LOG
 from shared.zaptec.client import ZaptecClient
 from shared.zaptec.errors import ZaptecAuthError
 

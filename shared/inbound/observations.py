@@ -95,4 +95,3 @@ class Ignored:
 
 
 Decoded = Observation | Seen | Ignored | Rejection
-

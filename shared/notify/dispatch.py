@@ -206,14 +206,10 @@ class Deliverer:
         ordered = [self._prepare(sorted(jobs, key=lambda j: j.order)) for jobs in chains.values()]
         finished = self._run_all(ordered)
         recorded: list[Outcome] = []
-        with self.log.store.transaction():  # one unit of work for the whole batch
+        with self.log.transaction():  # one unit of work for the whole batch
             for results in finished:
                 recorded.extend(o for o in map(self._record, results) if o is not None)
         return recorded
-
-    def retry_pending(self) -> None:
-        """Retry what earlier runs could not deliver."""
-        self.flush()
 
     # -- internals -----------------------------------------------------------------------
 

@@ -10,23 +10,31 @@ and ticket references (issue keys, sys_ids), never a request, a URL or a credent
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from shared.storage.base import Store
+from shared.storage.schema import DELIVERIES_LOG, DELIVERY_KIND, PENDING_KIND
 
-__all__ = ["DELIVERIES_LOG", "DONE", "DeliveryLog"]
+__all__ = ["DONE", "DeliveryLog"]
 
-DELIVERIES_LOG = "deliveries"
-_RECORD, _PENDING = "delivery", "pending"
 DONE = frozenset({"delivered", "skipped"})
 
 
 class DeliveryLog:
+    """The only code that reads or writes ``delivery`` and ``pending`` records and the
+    ``deliveries`` log."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """One unit of work for a batch of outcomes (and whatever else the caller writes
+        to the same store meanwhile): all or nothing where the backend can."""
+        return self.store.transaction()
+
     def get(self, key: str) -> dict[str, Any] | None:
-        entry = self.store.get(_RECORD, key)
+        entry = self.store.get(DELIVERY_KIND, key)
         return entry.value if entry else None
 
     def done(self, key: str) -> bool:
@@ -51,7 +59,9 @@ class DeliveryLog:
         with self.store.transaction():
             for key in keys:
                 self.store.put(
-                    _RECORD, key, {**(self.get(key) or {"status": "sending"}), "inflight": True}
+                    DELIVERY_KIND,
+                    key,
+                    {**(self.get(key) or {"status": "sending"}), "inflight": True},
                 )
 
     def record(
@@ -64,18 +74,18 @@ class DeliveryLog:
         record = {**previous, **outcome, "total_attempts": attempts, "runs": runs}
         record["inflight"] = False
         with self.store.transaction():
-            self.store.put(_RECORD, key, record)
+            self.store.put(DELIVERY_KIND, key, record)
             self.store.append(DELIVERIES_LOG, [(f"{key}#{runs}", outcome)])
             if retry_later is not None:
-                self.store.put(_PENDING, key, retry_later)
-            elif self.store.get(_PENDING, key) is not None:
-                self.store.delete(_PENDING, key)
+                self.store.put(PENDING_KIND, key, retry_later)
+            elif self.store.get(PENDING_KIND, key) is not None:
+                self.store.delete(PENDING_KIND, key)
 
     def enqueue(self, key: str, notice: dict[str, Any]) -> bool:
         """Put a notice in the outbox unless it is already done or waiting."""
-        if self.done(key) or self.store.get(_PENDING, key) is not None:
+        if self.done(key) or self.store.get(PENDING_KIND, key) is not None:
             return False
-        self.store.put(_PENDING, key, notice)
+        self.store.put(PENDING_KIND, key, notice)
         return True
 
     def pending(self) -> list[tuple[str, dict[str, Any]]]:
@@ -83,14 +93,14 @@ class DeliveryLog:
 
     def iter_pending(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """The outbox, one notice at a time (it can be large while a target is down)."""
-        for key, entry in self.store.scan(_PENDING):
+        for key, entry in self.store.scan(PENDING_KIND):
             yield key, entry.value
 
     def count_pending(self) -> int:
-        return sum(1 for _ in self.store.scan(_PENDING))
+        return sum(1 for _ in self.store.scan(PENDING_KIND))
 
     def is_pending(self, key: str) -> bool:
-        return self.store.get(_PENDING, key) is not None
+        return self.store.get(PENDING_KIND, key) is not None
 
     def ref(self, key: str) -> dict[str, Any] | None:
         record = self.get(key)

@@ -48,11 +48,11 @@ PARKED_LOG: Final = "parked"  # Zaptec messages kept while config is bad  (app.p
 DELIVERIES_LOG: Final = "deliveries"  # one line per delivery outcome  (notify.outbox)
 ALERT_APPLIED_LOG: Final = "alertapplied"  # events the alert lifecycle took  (tickets.repo)
 LEDGER_LOG: Final = "ledger"  # finance records in order  (finance.ledger)
-FINANCE_REJECTED_LOG: Final = "finance_rejected"  # sessions finance refused  (finance.consumer)
+FINANCE_REJECTED_LOG: Final = "finance_rejected"  # sessions finance refused  (finance.ledger)
 OUTAGES_LOG: Final = "outages"  # closed outage intervals  (uptime.ledger)
 
 # -- record families (kind -> key -> value) -------------------------------------------
-CHARGER_KIND: Final = "charger"  # per-charger state machine state  (app.charger_states)
+CHARGER_KIND: Final = "charger"  # per-charger state machine state  (storage.charger_states)
 META_KIND: Final = "meta"  # single named records, see Meta  (storage.meta, for their owners)
 CURSOR_KIND: Final = "cursor"  # positions in a log, see Cursor  (events.log)
 SINK_KIND: Final = "sink"  # replay's output files: seq and size held  (app.output_files)

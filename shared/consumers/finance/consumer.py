@@ -12,20 +12,15 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from shared.config.loader import Config
 from shared.consumers.finance.cdr import Change
-from shared.consumers.finance.ledger import RECORD_TYPE, Ledger, Posting
+from shared.consumers.finance.ledger import RECORD_TYPE, Ledger
 from shared.consumers.finance.session import BillableSession, SessionError
-from shared.consumers.finance.sites import SiteResolver
 from shared.notify.dispatch import Deliverer
-from shared.registry.view import RegistryView
-from shared.storage.base import AlreadyExists, Conflict, Store
 
-__all__ = ["REJECTED_LOG", "WHO", "FinanceConsumer", "build_finance_consumer"]
+__all__ = ["WHO", "FinanceConsumer"]
 
 WHO = "chargeops finance consumer"
-REJECTED_LOG = "finance_rejected"
-ATTEMPTS = 3
+ATTEMPTS = 3  # posts of one session when other instances keep writing its entry first
 
 
 class FinanceConsumer:
@@ -43,35 +38,16 @@ class FinanceConsumer:
         try:
             session = BillableSession.from_event(event)
         except SessionError as exc:  # record and drop: a poison event must not block the rest
-            entry = {"event_id": event.get("id"), "reason": "unusable_session", "detail": str(exc)}
-            self.ledger.store.append(REJECTED_LOG, [(str(event.get("id")), entry)])
+            self.ledger.reject(event.get("id"), "unusable_session", str(exc))
             self.counts["rejected"] += 1
             return
         change = Change(WHO, "session completed", session.observed_at)
-        posting = self._post(session, change)
+        posting = self.ledger.post_retrying(session, change, ATTEMPTS)
         self.counts[posting.action] += 1
         if posting.added:
             self.events[RECORD_TYPE] += posting.added
         for record_event in posting.events:
             self.deliverer.route(record_event)
 
-    def _post(self, session: BillableSession, change: Change) -> Posting:
-        """Post, re-reading when another instance wrote the same entry first (Azure runs
-        several consumers): the second look finds its work and treats it as a redelivery."""
-        for _ in range(ATTEMPTS - 1):
-            try:
-                return self.ledger.post(session, change)
-            except (AlreadyExists, Conflict):
-                continue
-        return self.ledger.post(session, change)
-
     def tick(self, now: datetime) -> None:
         """Nothing time-driven: sessions arrive already settled (ingest's settle window)."""
-
-
-def build_finance_consumer(
-    config: Config, store: Store, deliverer: Deliverer, registry: RegistryView
-) -> FinanceConsumer:
-    """The consumer as the runtime wires it (one per process)."""
-    sites = SiteResolver(config.finance, registry)
-    return FinanceConsumer(Ledger(store, config.finance, sites), deliverer)

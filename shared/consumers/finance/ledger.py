@@ -1,12 +1,15 @@
 """The finance ledger: one entry per session, immutable records, corrections as credit +
 rebill, and an append-only journal that the export reads.
 
-Store layout (``shared.storage.base``):
+Store layout (names in ``shared.storage.schema``; the ledger is the only code touching the
+first three):
 - records of kind ``ledger``, key ``<charger>|<start UTC>|<session>``: the session summary,
   its ledger ``version``, the ids of every record made for it, the current bill, and a
   history of who changed what, why and when;
 - log ``ledger``: every record ever made, once (dedup key = record id), in ledger order;
-- log ``events``: the ``finance.record.created`` CloudEvent of each record (dedup = its id).
+- log ``finance_rejected``: session events finance could not use, with the reason;
+- log ``events`` (through ``shared.events.log.EventLog``): the ``finance.record.created``
+  CloudEvent of each record (dedup = its id).
 
 Writes go journal -> events -> entry, so a crash between them leaves nothing a retry
 would do differently: record ids and contents are deterministic, the logs ignore what they
@@ -26,14 +29,14 @@ from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.finance.session import BillableSession
 from shared.consumers.finance.signed import Flag
 from shared.events.cloudevents import charger_source, envelope
+from shared.events.log import EventLog
 from shared.events.model import event_id
-from shared.storage.base import Store
+from shared.storage.base import AlreadyExists, Conflict, Store
+from shared.storage.schema import FINANCE_REJECTED_LOG, LEDGER_KIND, LEDGER_LOG
 from shared.timestamps import format_utc, parse_utc
 
-__all__ = ["KIND", "LOG", "RECORD_TYPE", "Ledger", "Posting", "ledger_key", "record_event"]
+__all__ = ["RECORD_TYPE", "Ledger", "Posting", "ledger_key", "record_event"]
 
-KIND = LOG = "ledger"
-EVENTS_LOG = "events"
 RECORD_TYPE = "finance.record.created"
 _NS = uuid.UUID("3c1e9f7a-52d4-4b8e-a0c6-7e2f9b1d4a63")  # chargeops finance record ids
 
@@ -82,13 +85,14 @@ class Ledger:
 
     def __init__(self, store: Store, config: FinanceConfig, sites: SiteLookup) -> None:
         self.store, self.config, self.sites = store, config, sites
+        self.event_log = EventLog(store)
 
     # -- reading -----------------------------------------------------------------------
 
     def find(self, s: BillableSession, near: list[Found] | None = None) -> Found | None:
         """The entry of this session: by key, else by any session id it is known under."""
         key = ledger_key(s.charger_id, format_utc(s.started_at), s.session_id)
-        entry = self.store.get(KIND, key)
+        entry = self.store.get(LEDGER_KIND, key)
         if entry is not None:
             return Found(key, entry.value, entry.version)
         for found in self.nearby(s) if near is None else near:
@@ -102,7 +106,9 @@ class Ledger:
         found: list[Found] = []
         while day <= s.ended_at.date():
             prefix = f"{s.charger_id}|{day.isoformat()}"
-            found.extend(Found(k, e.value, e.version) for k, e in self.store.scan(KIND, prefix))
+            found.extend(
+                Found(k, e.value, e.version) for k, e in self.store.scan(LEDGER_KIND, prefix)
+            )
             day += timedelta(days=1)
         return found
 
@@ -114,14 +120,19 @@ class Ledger:
             if s.session_id not in f.value.get("session_ids", ()) and self._same(s, f.value)
         ]
 
+    def entries(self) -> Iterator[Found]:
+        """Every entry, in key order (charger, then start)."""
+        for key, entry in self.store.scan(LEDGER_KIND):
+            yield Found(key, entry.value, entry.version)
+
     def events_of(self, value: dict[str, Any]) -> list[dict[str, Any]]:
         """CloudEvents of every record of an entry, in ledger order."""
         events = []
         for record_id in value.get("records", ()):
-            seq = self.store.seq_of(LOG, record_id)
+            seq = self.store.seq_of(LEDGER_LOG, record_id)
             if seq is None:
                 continue
-            rows = self.store.read(LOG, seq - 1, 1)
+            rows = self.store.read(LEDGER_LOG, seq - 1, 1)
             if rows:
                 events.append(rows[0][1]["event"])
         return events
@@ -130,7 +141,7 @@ class Ledger:
         """Every record ever made, once, in ledger order (what ``export`` lists)."""
         after = 0
         while True:
-            rows = self.store.read(LOG, after, page)
+            rows = self.store.read(LEDGER_LOG, after, page)
             if not rows:
                 return
             for _, row in rows:
@@ -138,6 +149,23 @@ class Ledger:
             after = rows[-1][0]
 
     # -- writing -----------------------------------------------------------------------
+
+    def post_retrying(self, s: BillableSession, change: Change, attempts: int) -> Posting:
+        """``post``, re-reading when another instance wrote the same entry first (Azure runs
+        several consumers): the next look finds its work and treats it as a redelivery.
+        The last attempt's race, if any, is raised."""
+        for _ in range(attempts - 1):
+            try:
+                return self.post(s, change)
+            except (AlreadyExists, Conflict):
+                continue
+        return self.post(s, change)
+
+    def reject(self, event_id: Any, reason: str, detail: str) -> None:
+        """Keep a session event finance cannot use (once per event id, as the event had
+        it), so a poison event is recorded and dropped instead of blocking the rest."""
+        entry = {"event_id": event_id, "reason": reason, "detail": detail}
+        self.store.append(FINANCE_REJECTED_LOG, [(str(event_id), entry)])
 
     def post(self, s: BillableSession, change: Change) -> Posting:
         """A session from the bus: bill it once; a vendor session supersedes a derived one."""
@@ -257,14 +285,14 @@ class Ledger:
             for r, e in zip(records, events, strict=True)
         ]
         with self.store.transaction():
-            self.store.append(LOG, journal)
-            added = self.store.append(EVENTS_LOG, [(e["id"], e) for e in events])
-            self.store.put(KIND, key, value, expect=expect_version)
+            self.store.append(LEDGER_LOG, journal)
+            added = self.event_log.append(events)
+            self.store.put(LEDGER_KIND, key, value, expect=expect_version)
         return events, len(added)
 
     def _record(self, record_id: str) -> dict[str, Any] | None:
-        seq = self.store.seq_of(LOG, record_id)
-        rows = self.store.read(LOG, seq - 1, 1) if seq is not None else []
+        seq = self.store.seq_of(LEDGER_LOG, record_id)
+        rows = self.store.read(LEDGER_LOG, seq - 1, 1) if seq is not None else []
         return rows[0][1]["event"]["data"] if rows else None
 
     def _same(self, s: BillableSession, other: dict[str, Any]) -> bool:

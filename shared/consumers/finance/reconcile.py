@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.consumers.finance.cdr import Change
 from shared.consumers.finance.history import HistorySource, Unreadable
-from shared.consumers.finance.ledger import KIND, Found, Ledger, Posting
+from shared.consumers.finance.ledger import Found, Ledger, Posting
 from shared.consumers.finance.session import BillableSession
 from shared.timestamps import format_utc, parse_utc
 
@@ -91,8 +91,8 @@ def reconcile(
             continue
         report.fetched += 1
         _one(ledger, item, report, seen, who=who, when=when, correct=correct)
-    for key, entry in ledger.store.scan(KIND):
-        value = entry.value
+    for found in ledger.entries():
+        key, value = found.key, found.value
         if key in seen or value.get("vendor") != source.vendor or value.get("status") != "billed":
             continue
         start, end = (

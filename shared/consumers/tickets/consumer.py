@@ -21,7 +21,7 @@ from shared.config.loader import Config
 from shared.consumers.tickets import lifecycle, sites
 from shared.consumers.tickets.lifecycle import Action, Close, Open, Remind, Silenced, Step, Timing
 from shared.consumers.tickets.model import Alert, Kind
-from shared.consumers.tickets.repo import ALERT_KIND, AlertRepo
+from shared.consumers.tickets.repo import AlertRepo
 from shared.consumers.tickets.view import condition_key, view
 from shared.events.catalogue import TICKETS, alerting, for_tickets
 from shared.events.cloudevents import envelope
@@ -30,10 +30,9 @@ from shared.events.model import event_id
 from shared.notify.dispatch import Deliverer, idempotency_key
 from shared.notify.routing import active_silence, targets_for
 from shared.notify.targets import Notice
-from shared.storage.base import Store
 from shared.timestamps import format_utc, parse_utc
 
-__all__ = ["DeliveryPending", "TicketsConsumer", "build_tickets_consumer", "log_backlog"]
+__all__ = ["DeliveryPending", "TicketsConsumer", "log_backlog"]
 
 # Alerting types that arrive from our topic (site alerts are made here, from these).
 ALERT_TYPES = frozenset(t.name for t in alerting() if t.on_topic)
@@ -63,14 +62,14 @@ class TicketsConsumer:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        alerts: AlertRepo,
         deliverer: Deliverer,
         *,
         backlog: Callable[[], bool] | None = None,
         strict: bool = False,
     ) -> None:
-        self.config, self.store, self.deliverer = config, store, deliverer
-        self.repo = AlertRepo(store)
+        self.config, self.deliverer = config, deliverer
+        self.repo = alerts
         streams = frozenset(n for n, t in deliverer.targets.items() if t.streams)
         self.policy = ConfigPolicy(config, streams)
         rules = config.alerting
@@ -86,7 +85,7 @@ class TicketsConsumer:
         if kind.startswith(("session.", "finance.")):
             return
         if not self.repo.applied(event["id"]):
-            with self.store.transaction():
+            with self.repo.transaction():
                 if kind in ALERT_TYPES:
                     self._apply(kind, event)
                     self._notify(event, streams_only=True)
@@ -101,7 +100,7 @@ class TicketsConsumer:
     def tick(self, now: datetime) -> None:
         """Fire timers due by ``now`` (not while earlier events are still to come), send."""
         if self.backlog is None or not self.backlog():
-            with self.store.transaction():
+            with self.repo.transaction():
                 for alert in self.repo.due(now):
                     self._save(lifecycle.fire(alert, now, self.policy, self.timing), alert.key)
         if self.strict:
@@ -180,7 +179,7 @@ class TicketsConsumer:
             held = [condition_key("offline", c) for c in site.members]
             for member in sorted(site.members):
                 prefix = condition_key("fault", member, "")
-                held += [k for k, _ in self.store.scan(ALERT_KIND, prefix)]
+                held += self.repo.keys(prefix)
             self._hold(site, held, at)
         elif site.down:
             self._join_site_alert(site, at)
@@ -343,25 +342,12 @@ def _site_event(
     )
 
 
-def log_backlog(store: Store) -> Callable[[], bool]:
+def log_backlog(events: EventLog) -> Callable[[], bool]:
     """Replay: True while the event log holds events for tickets past its cursor (other
     consumers' events, such as finance records, do not count)."""
-    events = EventLog(store)
 
     def waiting() -> bool:
         after = events.cursor(TICKETS)
         return any(for_tickets(str(event.get("type"))) for _, event in events.since(after, 500))
 
     return waiting
-
-
-def build_tickets_consumer(
-    config: Config,
-    store: Store,
-    deliverer: Deliverer,
-    *,
-    backlog: Callable[[], bool] | None = None,
-    strict: bool = False,
-) -> TicketsConsumer:
-    """The tickets consumer over one store and one deliverer (see ``shared.app.compose``)."""
-    return TicketsConsumer(config, store, deliverer, backlog=backlog, strict=strict)

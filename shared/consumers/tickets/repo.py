@@ -1,27 +1,35 @@
 """The alert repository: alert and site records in the store, and which events the
 tickets consumer has already applied (so a redelivered event changes nothing).
 
-Written on the store contract only (``shared.storage.base``), so SQLite and Tables agree.
+The only code that reads or writes ``alert`` and ``alertsite`` records and the
+``alertapplied`` log (``shared.storage.schema``); written on the store contract only
+(``shared.storage.base``), so SQLite and Tables agree.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from shared.consumers.tickets import model, sites
 from shared.consumers.tickets.model import Alert
 from shared.consumers.tickets.sites import SiteState
 from shared.storage.base import Store
+from shared.storage.schema import ALERT_APPLIED_LOG, ALERT_KIND, ALERT_SITE_KIND
 from shared.timestamps import parse_utc
 
-__all__ = ["ALERT_KIND", "APPLIED_LOG", "SITE_KIND", "AlertRepo"]
-
-ALERT_KIND, SITE_KIND, APPLIED_LOG = "alert", "alertsite", "alertapplied"
+__all__ = ["AlertRepo"]
 
 
 class AlertRepo:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """The consumer's unit of work: an event's alert changes, the notices they put in
+        the outbox (same store) and its applied mark, all or nothing where the backend
+        can."""
+        return self.store.transaction()
 
     def get(self, key: str) -> Alert | None:
         entry = self.store.get(ALERT_KIND, key)
@@ -44,18 +52,19 @@ class AlertRepo:
                 found.append(model.from_record(entry.value))
         return sorted(found, key=lambda a: (a.due, a.key))
 
-    def all(self) -> list[Alert]:
-        return [model.from_record(e.value) for _, e in self.store.scan(ALERT_KIND)]
+    def keys(self, prefix: str) -> list[str]:
+        """Keys of the alerts whose key starts with ``prefix`` (a charger's faults)."""
+        return [key for key, _ in self.store.scan(ALERT_KIND, prefix)]
 
     def site(self, site_id: str) -> SiteState:
-        entry = self.store.get(SITE_KIND, site_id)
+        entry = self.store.get(ALERT_SITE_KIND, site_id)
         return sites.from_record(entry.value) if entry else SiteState(site_id)
 
     def save_site(self, site: SiteState) -> None:
-        self.store.put(SITE_KIND, site.site_id, sites.to_record(site))
+        self.store.put(ALERT_SITE_KIND, site.site_id, sites.to_record(site))
 
     def applied(self, event_id: str) -> bool:
-        return self.store.seq_of(APPLIED_LOG, event_id) is not None
+        return self.store.seq_of(ALERT_APPLIED_LOG, event_id) is not None
 
     def mark_applied(self, event_id: str) -> None:
-        self.store.append(APPLIED_LOG, [(event_id, {"id": event_id})])
+        self.store.append(ALERT_APPLIED_LOG, [(event_id, {"id": event_id})])

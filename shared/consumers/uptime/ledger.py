@@ -2,10 +2,12 @@
 append-only trail of the events that made them (log ``outages``, deduplicated by event id).
 
 Fed as a ``Consumer`` (``shared.app.compose``) from the tickets subscription, and caught up
-from the store's ``events`` log on demand (its own cursor ``uptime``), so a report works on
-any existing state, even one made before the ledger existed. Both paths may see the same
-event: the record is merged first (commutative, compare-and-swap), the trail entry second,
-so a crash between the two, or a second writer, changes nothing.
+from the event log on demand (``shared.events.log``, cursor ``uptime``, which replay's local
+subscription of that name shares), so a report works on any existing state, even one made
+before the ledger existed. Both paths may see the same event: the record is merged first
+(commutative, compare-and-swap), the trail entry second, so a crash between the two, or a
+second writer, changes nothing. ``OutageLedger`` is the only code that reads or writes
+``outage`` records and the ``outages`` log.
 """
 
 from __future__ import annotations
@@ -14,26 +16,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from shared.config.loader import Config
 from shared.consumers.uptime import outages
 from shared.consumers.uptime.outages import Outage
+from shared.events.log import EventLog
 from shared.storage.base import AlreadyExists, Conflict, Store
-from shared.storage.schema import EVENTS_LOG
+from shared.storage.schema import OUTAGE_KIND, OUTAGES_LOG, Cursor
 
-__all__ = [
-    "CURSOR",
-    "OUTAGE_KIND",
-    "OUTAGE_LOG",
-    "SUBSCRIPTION",
-    "OutageLedger",
-    "OutageRecorder",
-    "build_outage_recorder",
-    "for_uptime",
-]
+__all__ = ["OutageLedger", "OutageRecorder", "for_uptime"]
 
-OUTAGE_KIND, OUTAGE_LOG = "outage", "outages"
-SUBSCRIPTION = "uptime"  # replay's local subscription name; catch-up shares its cursor
-CURSOR = ("cursor", SUBSCRIPTION)  # what shared.app.subscriptions.Subscription keeps for that name
 _TYPES = frozenset(
     {"charger.offline", "charger.online", "charger.fault.raised", "charger.fault.cleared"}
 )
@@ -48,6 +38,7 @@ def for_uptime(event_type: str) -> bool:
 class OutageLedger:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.events = EventLog(store)
 
     def record(self, event: dict[str, Any]) -> bool:
         """Fold one event in; True when it was new to the ledger."""
@@ -55,7 +46,7 @@ class OutageLedger:
             return False
         outage = outages.from_event(event)
         event_id = str(event.get("id"))
-        if outage is None or self.store.seq_of(OUTAGE_LOG, event_id) is not None:
+        if outage is None or self.store.seq_of(OUTAGES_LOG, event_id) is not None:
             return False
         with self.store.transaction():
             self._merge(outage)
@@ -65,7 +56,7 @@ class OutageLedger:
                 "key": outage.key,
                 **outages.to_record(outage),
             }
-            return bool(self.store.append(OUTAGE_LOG, [(event_id, entry)]))
+            return bool(self.store.append(OUTAGES_LOG, [(event_id, entry)]))
 
     def _merge(self, outage: Outage) -> None:
         for _ in range(_CAS_TRIES):
@@ -85,27 +76,22 @@ class OutageLedger:
     def catch_up(self, page: int = 1000) -> int:
         """Fold every event the ledger has not read from the event log; returns how many
         were new. Each page and the cursor after it form one unit of work."""
-        entry = self.store.get(*CURSOR)
-        after = int(entry.value["seq"]) if entry else 0
+        after = self.events.cursor(Cursor.UPTIME)
         added = 0
         while True:
-            rows = self.store.read(EVENTS_LOG, after, page)
+            rows = self.events.read(after, page)
             if not rows:
                 return added
             with self.store.transaction():
                 for _, event in rows:
                     added += self.record(event)
                 after = rows[-1][0]
-                self.store.put(*CURSOR, {"seq": after})
+                self.events.set_cursor(Cursor.UPTIME, after)
 
     def outages(self) -> Iterator[Outage]:
         """Every outage in the ledger, by charger then start."""
         for _, entry in self.store.scan(OUTAGE_KIND):
             yield outages.from_record(entry.value)
-
-    def trail(self, after: int = 0, limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
-        """The ledger's own log: which event opened or closed which outage, in order."""
-        return self.store.read(OUTAGE_LOG, after, limit)
 
 
 class OutageRecorder:
@@ -119,10 +105,3 @@ class OutageRecorder:
 
     def tick(self, now: datetime) -> None:
         """Nothing time-driven: an open outage is open until its closing event."""
-
-
-def build_outage_recorder(config: Config, store: Store) -> OutageRecorder:
-    """The recorder as the runtime wires it (config reserved: which faults count is
-    decided at report time, so the ledger keeps them all)."""
-    del config
-    return OutageRecorder(OutageLedger(store))

@@ -15,10 +15,10 @@ from typing import Any
 from shared.config.loader import Config
 from shared.consumers.uptime.report import NO_SITE, UptimeReport, build_report
 from shared.events.cloudevents import envelope
+from shared.events.log import EventLog
 from shared.events.model import event_id
 from shared.notify.dispatch import Deliverer
 from shared.storage.base import Store
-from shared.storage.schema import EVENTS_LOG
 from shared.timestamps import format_utc
 
 __all__ = ["REPORT_TYPE", "gauges", "monthly_report", "previous_month", "report_events"]
@@ -80,20 +80,20 @@ def monthly_report(
     since, until = previous_month(now)
     report = build_report(config, store, since, until)
     made = report_events(report, now)
-    with store.transaction():
-        store.append(EVENTS_LOG, [(e["id"], e) for e in made])
-    stored = [_stored(store, e) for e in made]
+    log = EventLog(store)
+    log.append(made)
+    stored = [_stored(log, e) for e in made]
     for event in stored:
         deliverer.route(event)
     return stored
 
 
-def _stored(store: Store, event: dict[str, Any]) -> dict[str, Any]:
+def _stored(log: EventLog, event: dict[str, Any]) -> dict[str, Any]:
     """The copy in the log (the first run's), so every send carries the same body."""
-    seq = store.seq_of(EVENTS_LOG, event["id"])
+    seq = log.seq_of(event["id"])
     if seq is None:
         return event
-    rows = store.read(EVENTS_LOG, seq - 1, 1)
+    rows = log.read(seq - 1, 1)
     return rows[0][1] if rows and rows[0][0] == seq else event
 
 

@@ -9,6 +9,7 @@ come from the registry, else from the outages' events.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,9 +28,9 @@ from shared.consumers.uptime.method import (
     sum_totals,
 )
 from shared.consumers.uptime.outages import FAULT, Outage
-from shared.registry.view import KIND as REGISTRY_KIND
+from shared.registry.repo import RegistryRecords
 from shared.storage.base import Store
-from shared.storage.schema import CHARGER_KIND
+from shared.storage.charger_states import ChargerStates
 from shared.timestamps import format_utc
 
 __all__ = ["ChargerInfo", "SiteDay", "UptimeReport", "build_report", "compute", "known_chargers"]
@@ -215,10 +216,9 @@ def _day_starts(since: datetime, until: datetime) -> list[datetime]:
 def known_chargers(store: Store) -> dict[str, ChargerInfo]:
     """Every charger ingest has seen or the registry lists, with registry details."""
     known: dict[str, ChargerInfo] = {}
-    for key, entry in store.scan(CHARGER_KIND):
-        known[key] = ChargerInfo(key, serial=entry.value.get("serial"))
-    for key, entry in store.scan(REGISTRY_KIND):
-        v = entry.value
+    for key, state in _seen_by_ingest(store):
+        known[key] = ChargerInfo(key, serial=state.get("serial"))
+    for key, v in RegistryRecords(store).chargers():
         known[key] = ChargerInfo(
             key,
             site_id=v.get("site_id"),
@@ -228,3 +228,9 @@ def known_chargers(store: Store) -> dict[str, ChargerInfo]:
             time_zone=v.get("time_zone"),
         )
     return known
+
+
+def _seen_by_ingest(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Chargers ingest has a state for (known to the fleet even before the registry)."""
+    for key, entry in ChargerStates(store).all():
+        yield key, entry.value
