@@ -29,6 +29,7 @@ import httpx
 from shared.adapters.http import Sender
 from shared.config.loader import Config
 from shared.consumers.tickets.consumer import TicketsConsumer
+from shared.consumers.tickets.repo import AlertRepo
 from shared.events.model import ChargerOffline, ChargerOnline, cloudevent
 from shared.notify.dispatch import Deliverer
 from shared.notify.outbox import DeliveryLog
@@ -36,7 +37,7 @@ from shared.notify.targets import build_targets
 from shared.storage.sqlite import SqliteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's tests/
-from tests.loopback import serving
+from tests.support.receivers import serving
 
 T0 = datetime(2026, 4, 26, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -90,7 +91,7 @@ def run(cfg: Config, client: httpx.Client, evs: list[dict[str, Any]]) -> tuple[f
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "state.sqlite3")
         deliverer = Deliverer(cfg, build_targets(cfg), DeliveryLog(store), Sender(client))
-        consumer = TicketsConsumer(cfg, store, deliverer)
+        consumer = TicketsConsumer(cfg, AlertRepo(store), deliverer)
         started = time.perf_counter()
         for i, event in enumerate(evs, start=1):
             consumer.handle(event)

@@ -4,7 +4,7 @@ Generates a seeded capture (a simulation of Zaptec bus traffic, with its ground 
 fills the registry from the Zaptec API simulator, then replays it through the real CLI
 against local receivers that fail a share of requests (503, 429 + Retry-After, 500 after
 doing the work), SIGKILLing the replay at random points several times and restarting it,
-and checks (``tests/proof/harness.py``): every event, ticket, session and finance record
+and checks (``tests/support/proof.py``): every event, ticket, session and finance record
 exactly once at its receiver, and every uptime figure equal to the ground truth's.
 
 With ``--reference`` an uninterrupted replay of the same capture (same failures, fresh
@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.proof.harness import (  # noqa: E402
+from tests.support.proof import (  # noqa: E402
     START,
     Capture,
     Runs,

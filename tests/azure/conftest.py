@@ -29,9 +29,6 @@ from shared.storage.base import Store
 from shared.storage.sqlite import SqliteStore
 from simulators.traffic import nbfx_body
 from tests.azure.sbsim import Subscription, Topic
-from tests.stores.azurite import azurite
-
-__all__ = ["azurite"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "sample-day.jsonl"
@@ -320,7 +317,8 @@ def tick(past_due: bool = False) -> Any:
 def assert_delivered_exactly_once(h: Harness, receiver: Receiver) -> list[str]:
     """Nothing lost, nothing doubled: every notice the consumers made was taken by the
     receiver exactly once (by idempotency key) and nothing is left pending."""
-    from shared.notify.outbox import DELIVERIES_LOG, DeliveryLog  # noqa: PLC0415
+    from shared.notify.outbox import DeliveryLog  # noqa: PLC0415
+    from shared.storage.schema import DELIVERIES_LOG  # noqa: PLC0415
 
     log = DeliveryLog(h.store)
     assert log.pending() == []

@@ -108,15 +108,15 @@ def test_a_failed_resubmit_leaves_the_message_dead_lettered(
     assert harness.bus.finance.active == []
 
 
-def test_the_command_names_the_missing_setting(run_cli: Any) -> None:
+def test_the_command_names_the_missing_setting(cli_main: Any) -> None:
     env = {"CHARGEOPS_SERVICEBUS": "", "CHARGEOPS_SERVICEBUS__fullyQualifiedNamespace": ""}
-    result = run_cli("dlq", "peek", env=env)
+    result = cli_main("dlq", "peek", env=env)
     assert result.returncode == 2
     assert "CHARGEOPS_SERVICEBUS__fullyQualifiedNamespace" in result.stderr
     assert "Traceback" not in result.stderr
-    bad = run_cli("dlq", "replay", "--max", "0", "--namespace", "x.servicebus.windows.net")
+    bad = cli_main("dlq", "replay", "--max", "0", "--namespace", "x.servicebus.windows.net")
     assert bad.returncode == 2
     assert "--max" in bad.stderr
-    help_text = run_cli("dlq", "--help").stdout
+    help_text = cli_main("dlq", "--help").stdout
     assert "peek" in help_text
     assert "replay" in help_text

@@ -17,7 +17,7 @@ from simulators.zaptec_api import VirtualClock, ZaptecSimulator
 from tests.azure.conftest import CHARGER, Harness, nbfx, observation, tick, zaptec_message
 from tests.azure.sbsim import Context
 from tests.azure.test_timer_functions import FUNCS, SITE, fleet, zaptec_config
-from tests.stores.delegating import DelegatingStore
+from tests.support.delegating import DelegatingStore
 
 
 def burst(start: datetime, prefix: str, count: int = 20) -> list[Any]:

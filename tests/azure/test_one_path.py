@@ -20,7 +20,7 @@ from shared.timestamps import format_utc
 from tests.azure.conftest import Receiver, config_text
 from tests.azure.sbsim import SimMessage
 from tests.azure.test_pipeline_sim import Run, traffic
-from tests.stores.azurite import Azurite
+from tests.support.azurite import Azurite
 
 
 def capture(messages: list[SimMessage], path: Path) -> Path:

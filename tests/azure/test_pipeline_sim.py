@@ -36,7 +36,7 @@ from tests.azure.conftest import (
     tick,
 )
 from tests.azure.sbsim import Context, Host, SimMessage, Subscription
-from tests.stores.delegating import DelegatingStore
+from tests.support.delegating import DelegatingStore
 
 FUNCS = app_functions()
 BATCH = 100  # maxMessageBatchSize for the simulated ingest trigger

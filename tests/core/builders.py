@@ -1,10 +1,10 @@
-"""Terse builders for observations and state-machine runs in tests."""
+"""Terse builders for observations and state-machine runs in the core tests (minutes
+after ``tests.support.builders.T0``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.charger import state
@@ -12,14 +12,10 @@ from shared.charger.model import ChargerState
 from shared.charger.transition import Detection
 from shared.events.model import ChargerEvent
 from shared.inbound.observations import Observation
+from tests.support import builders
+from tests.support.builders import CHARGER, SERIAL, at
 
-CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
-T0 = datetime(2026, 4, 26, 8, 0, tzinfo=UTC)
 RULES = Detection(session_settle=timedelta(minutes=2), silence_after=timedelta(hours=1))
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
 
 
 def o(state_id: int, minutes: float, value: str | None = None, **kw: Any) -> Observation:
@@ -28,24 +24,21 @@ def o(state_id: int, minutes: float, value: str | None = None, **kw: Any) -> Obs
         state_id=state_id,
         timestamp=at(minutes),
         value=value,
-        serial=kw.pop("serial", "ZAP000123"),
+        serial=kw.pop("serial", SERIAL),
         device_type=kw.pop("device_type", 4),
     )
 
 
 def completed(session_id: str, start: float, end: float, energy: float, **kw: Any) -> str:
-    payload = {
-        "SessionId": session_id,
-        "Energy": energy,
-        "StartDateTime": at(start).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "EndDateTime": at(end).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "ReliableClock": True,
-        "StoppedByRFID": False,
-        "AuthenticationCode": kw.get("auth", ""),
-        "FirstAuthenticatedDateTime": "",
-        "SignedSession": kw.get("signed"),
-    }
-    return json.dumps(payload)
+    """A 723 payload for a session from ``start`` to ``end`` minutes (``auth``, ``signed``)."""
+    return builders.completed(
+        session_id,
+        at(start).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        at(end).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        energy,
+        token=kw.get("auth", ""),
+        signed=kw.get("signed"),
+    )
 
 
 class Run:

@@ -13,8 +13,7 @@ from shared.inbound.decode import decode_line
 from shared.registry.view import RegistryView
 from shared.storage.base import Conflict
 from shared.storage.sqlite import SqliteStore
-
-CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
+from tests.support.builders import CHARGER
 
 
 def line(state_id: int, stamp: str, value: str) -> str:

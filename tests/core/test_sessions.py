@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from shared.charger.sessions import LATE_723
 from shared.inbound.observations import Observation
-from tests.core.builders import Run, at, completed, o
+from tests.core.builders import Run, completed, o
+from tests.support.builders import at
 
 SID = "0aeea058-1111-2222-3333-444455556666"
 OCMF = (

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from shared.charger.transition import Detection
 from shared.inbound.observations import Rejection
-from tests.core.builders import RULES, Run, at, o
+from tests.core.builders import RULES, Run, o
+from tests.support.builders import at
 
 RELAY_WELDED_GO = 1 << 49
 RELAY_WELDED_PRO = 1 << 7

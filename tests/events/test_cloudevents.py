@@ -24,7 +24,8 @@ from shared.events.cloudevents import REQUIRED, charger_source, envelope
 from shared.events.model import ChargerOffline, SessionCompleted, cloudevent, event_id
 from shared.registry.events import ADDED, CHANGED, MESSAGING_IDLE, charger_event, messaging_event
 from shared.storage.sqlite import SqliteStore
-from tests.conftest import ROOT, RunCli
+from tests.conftest import ROOT
+from tests.support.cli import RunCli
 from tests.uptime.helpers import SITE_A, at, config, period, publish, register
 
 ORDER = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"]

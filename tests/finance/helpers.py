@@ -1,24 +1,13 @@
-"""Finance test helpers: capture lines, OCMF strings, sessions, and a local HTTP server."""
+"""Finance test helpers: OCMF strings, sessions, and a session's capture lines (the
+shared builders and the scripted HTTP server are in ``tests/support``)."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from shared.consumers.finance.session import BillableSession
-from tests.loopback import serving
-
-CHARGER = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"
-SERIAL = "ZAP000123"
-SITE = "b30adfd3-5c3e-4a7b-9d1e-2f6a8c4e1d07"
+from tests.support.builders import CHARGER, SERIAL, completed, observation
 
 
 def utc(text: str) -> datetime:
@@ -83,37 +72,6 @@ def session(
     )
 
 
-def observation(state_id: int, at: str, value: str | None, *, charger: str = CHARGER) -> str:
-    line: dict[str, Any] = {
-        "DeviceId": SERIAL,
-        "DeviceType": 4,
-        "ChargerId": charger,
-        "StateId": state_id,
-        "Timestamp": at,
-    }
-    if value is not None:
-        line["ValueAsString"] = value
-    return json.dumps(line)
-
-
-def completed(
-    sid: str, start: str, end: str, energy: float, *, token: str = "", signed: str | None = None
-) -> str:
-    return json.dumps(
-        {
-            "SessionId": sid,
-            "Energy": energy,
-            "StartDateTime": start + "Z",
-            "EndDateTime": end + "Z",
-            "ReliableClock": True,
-            "StoppedByRFID": False,
-            "AuthenticationCode": token,
-            "FirstAuthenticatedDateTime": "",
-            "SignedSession": signed,
-        }
-    )
-
-
 def bus_session(
     sid: str,
     start: str,
@@ -142,60 +100,3 @@ def bus_session(
         payload = completed(sid, iso(s), iso(e), energy, token=token, signed=signed)
         lines.append(observation(723, iso(e + timedelta(seconds=5)), payload, charger=charger))
     return lines
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
-Reply = tuple[int, dict[str, str], Any]
-Script = Callable[[Seen], Reply]
-
-
-@dataclass
-class Server:
-    url: str
-    seen: list[Seen] = field(default_factory=list)
-
-
-@contextmanager
-def serve(script: Script) -> Iterator[Server]:
-    """A real HTTP server on 127.0.0.1:<free port>; ``script`` answers each request."""
-    server_box: list[Server] = []
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            parts = urlsplit(self.path)
-            seen = Seen(
-                self.command,
-                parts.path,
-                parse_qs(parts.query),
-                {k.lower(): v for k, v in self.headers.items()},
-                self.rfile.read(length) if length else b"",
-            )
-            with lock:
-                server_box[0].seen.append(seen)
-                status, headers, body = script(seen)
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            for k, v in {"content-type": "application/json", **headers}.items():
-                self.send_header(k, v)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = _handle  # noqa: N815
-
-        def log_message(self, *args: Any) -> None:
-            """Quiet."""
-
-    with serving(Handler, poll=0.01) as url:
-        server_box.append(Server(url))
-        yield server_box[0]

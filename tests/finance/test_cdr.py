@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from shared.consumers.finance.cdr import Change, SiteFacts, build_record, credit_of
 from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.finance.tokens import pseudonym
-from tests.finance.helpers import SITE, ocmf, session, utc
+from tests.finance.helpers import ocmf, session, utc
+from tests.support.builders import SITE
 
 REQUIRED = {
     "country_code",

@@ -15,8 +15,11 @@ import pytest
 
 from shared.cli import COMMANDS, UsageError
 from shared.commands import reconcile as reconcile_command
-from tests.conftest import RunCli
-from tests.finance.helpers import CHARGER, Seen, bus_session, ocmf, serve
+from tests.finance.helpers import bus_session, ocmf
+from tests.support.builders import CHARGER
+from tests.support.cli import RunCli
+from tests.support.receivers import Seen
+from tests.support.receivers import serve_script as serve
 
 SID = "0aeea058-1111-2222-3333-444455556666"
 SIGNED = ocmf([("2026-04-26T08:00:00", "B", "500.000"), ("2026-04-26T10:00:00", "E", "510.000")])
@@ -119,14 +122,14 @@ def export_rows(run_cli: RunCli, fmt: str = "csv") -> tuple[list[dict[str, Any]]
     return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
-def test_export_usage_errors_exit_2_naming_the_option(run_cli: RunCli) -> None:
-    bad = run_cli("export", "--from", "April", "--to", "2026-05-01")
+def test_export_usage_errors_exit_2_naming_the_option(cli_main: RunCli) -> None:
+    bad = cli_main("export", "--from", "April", "--to", "2026-05-01")
     assert bad.returncode == 2
     assert "--from 'April'" in bad.stderr
-    backwards = run_cli("export", "--from", "2026-05-01", "--to", "2026-04-01")
+    backwards = cli_main("export", "--from", "2026-05-01", "--to", "2026-04-01")
     assert backwards.returncode == 2
     assert "--to must be after --from" in backwards.stderr
-    nothing = run_cli("export", "--from", "2026-04-01", "--to", "2026-05-01")
+    nothing = cli_main("export", "--from", "2026-04-01", "--to", "2026-05-01")
     assert nothing.returncode == 2
     assert "no state" in nothing.stderr
 

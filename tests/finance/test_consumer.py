@@ -11,10 +11,11 @@ import pytest
 
 from shared.app.compose import App, Consumers, open_local
 from shared.config.loader import load_config
-from shared.consumers.finance.consumer import REJECTED_LOG
 from shared.events.model import SessionCompleted, cloudevent
+from shared.storage.schema import FINANCE_REJECTED_LOG
 from shared.storage.sqlite import SqliteStore
-from tests.finance.helpers import CHARGER, utc
+from tests.finance.helpers import utc
+from tests.support.builders import CHARGER
 
 CONFIG = """
 version: 1
@@ -92,7 +93,7 @@ def test_an_unusable_session_event_is_recorded_and_dropped(
     del broken["data"]["started_at"]
     consumers.finance.handle(broken)
     consumers.finance.handle(completed_event())
-    [(_, rejected)] = app.store.read(REJECTED_LOG)
+    [(_, rejected)] = app.store.read(FINANCE_REJECTED_LOG)
     assert rejected["reason"] == "unusable_session"
     assert "started_at" in rejected["detail"]
     assert app.store.head("ledger") == 1

@@ -17,7 +17,9 @@ from shared.consumers.finance.eosvolt import (
     EosvoltError,
     EosvoltUnavailable,
 )
-from tests.finance.helpers import Seen, serve, utc
+from tests.finance.helpers import utc
+from tests.support.receivers import Seen
+from tests.support.receivers import serve_script as serve
 
 TOKEN = "eos_live_s3cr3t"
 SESSIONS = [{"id": f"s{i}", "chargerId": "242", "connectorId": "242.2.1"} for i in range(7)]

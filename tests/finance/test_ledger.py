@@ -8,8 +8,9 @@ import pytest
 
 from shared.consumers.finance.cdr import Change
 from shared.consumers.finance.config import FinanceConfig
-from shared.consumers.finance.ledger import KIND, Ledger
+from shared.consumers.finance.ledger import Ledger
 from shared.consumers.finance.sites import SiteResolver
+from shared.storage.schema import LEDGER_KIND
 from shared.storage.sqlite import SqliteStore
 from tests.finance.helpers import session, utc
 
@@ -44,7 +45,7 @@ def test_a_session_is_billed_once_however_often_it_is_posted(ledger: Ledger) -> 
     assert [e["id"] for e in again.events] == [e["id"] for e in first.events]
     assert journal_ids(ledger) == [REAL]
     assert ledger.store.head("events") == 1
-    entry = ledger.store.get(KIND, first.key)
+    entry = ledger.store.get(LEDGER_KIND, first.key)
     assert entry is not None
     assert entry.value["version"] == 1
     assert entry.value["history"][0]["action"] == "billed"
@@ -66,7 +67,7 @@ def test_a_vendor_session_supersedes_a_derived_one_with_credit_and_rebill(ledger
     assert rebill["chargeops"]["replaces"] == DERIVED
     assert credit["chargeops"]["record_version"] == rebill["chargeops"]["record_version"] == 2
     assert journal_ids(ledger) == [DERIVED, DERIVED + "-C", rebill["id"]]
-    entry = ledger.store.get(KIND, posting.key)
+    entry = ledger.store.get(LEDGER_KIND, posting.key)
     assert entry is not None
     assert entry.value["current"] == rebill["id"]
     assert entry.value["session_ids"] == [DERIVED, REAL]
@@ -106,7 +107,7 @@ def test_void_correction_credits_without_rebill(ledger: Ledger) -> None:
     posting = ledger.correct(found, None, change("void at vendor", "2026-05-01T00:00:00"))
     assert posting.action == "voided"
     assert [e["data"]["id"] for e in posting.events] == [REAL + "-C"]
-    entry = ledger.store.get(KIND, posting.key)
+    entry = ledger.store.get(LEDGER_KIND, posting.key)
     assert entry is not None
     assert entry.value["status"] == "void"
     assert entry.value["current"] is None

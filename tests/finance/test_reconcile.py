@@ -24,7 +24,8 @@ from shared.consumers.finance.reconcile import reconcile
 from shared.consumers.finance.session import BillableSession, SessionError
 from shared.consumers.finance.sites import SiteResolver
 from shared.storage.sqlite import SqliteStore
-from tests.finance.helpers import CHARGER, session, utc
+from tests.finance.helpers import session, utc
+from tests.support.builders import CHARGER
 
 SID = "0aeea058-1111-2222-3333-444455556666"
 OTHER = "1bbfb169-1111-2222-3333-444455556666"

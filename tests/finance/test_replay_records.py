@@ -19,8 +19,11 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook
 
 from shared.storage.sqlite import SqliteStore
-from tests.conftest import RunCli
-from tests.finance.helpers import SITE, Seen, bus_session, ocmf, serve
+from tests.finance.helpers import bus_session, ocmf
+from tests.support.builders import SITE
+from tests.support.cli import RunCli
+from tests.support.receivers import Seen
+from tests.support.receivers import serve_script as serve
 
 A = "5b1c3f0e-9a7d-4e2b-8c6f-1d2e3f4a5b6c"  # in the registry, at SITE (Europe/Oslo)
 B = "7c2d4e1f-8b6a-4c3d-9e5f-0a1b2c3d4e5f"  # unknown to the registry

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from shared.consumers.finance.signed import check_signed, signed_data_object
 from shared.inbound.ocmf import parse_ocmf
-from tests.finance.helpers import SERIAL, ocmf
+from tests.finance.helpers import ocmf
+from tests.support.builders import SERIAL
 
 D = Decimal
 THREE = [

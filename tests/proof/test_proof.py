@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.proof.harness import (
+from tests.support.proof import (
     Scale,
     finish_deliveries,
     make_capture,

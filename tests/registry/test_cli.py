@@ -71,30 +71,30 @@ def test_status_reports_the_last_refresh_and_the_budget(run_cli, served, tmp_pat
     assert budget["totals"]["lists"] == 2
 
 
-def test_missing_credentials_exit_2_naming_the_key(run_cli):
+def test_missing_credentials_exit_2_naming_the_key(cli_main):
     empty = {"ZAPTEC_USERNAME": "", "ZAPTEC_PASSWORD": ""}
-    result = run_cli("registry", "refresh", env=empty)
+    result = cli_main("registry", "refresh", env=empty)
     assert result.returncode == 2
     assert "zaptec.username" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_rejected_credentials_exit_2_without_echoing_the_password(run_cli, served, tmp_path):
+def test_rejected_credentials_exit_2_without_echoing_the_password(cli_main, served, tmp_path):
     sim, url = served(generate_fleet(5))
     sim.username, sim.password = USER, "the-right-one"
-    result = run_cli("registry", "refresh", "--config", write_config(tmp_path, url), env=ENV)
+    result = cli_main("registry", "refresh", "--config", write_config(tmp_path, url), env=ENV)
     assert result.returncode == 2
     assert "zaptec.password" in result.stderr
     assert PASSWORD not in result.stderr + result.stdout
 
 
-def test_invalid_zaptec_settings_exit_2_naming_the_key(run_cli, served, tmp_path):
+def test_invalid_zaptec_settings_exit_2_naming_the_key(cli_main, served, tmp_path):
     cfg = write_config(tmp_path, "https://api.zaptec.com", "  page_size: 500\n")
-    result = run_cli("registry", "refresh", "--config", cfg, env=ENV)
+    result = cli_main("registry", "refresh", "--config", cfg, env=ENV)
     assert result.returncode == 2
     assert "zaptec.page_size" in result.stderr
     cfg = write_config(tmp_path, "http://api.example.com")
-    result = run_cli("registry", "refresh", "--config", cfg, env=ENV)
+    result = cli_main("registry", "refresh", "--config", cfg, env=ENV)
     assert result.returncode == 2
     assert "zaptec.api_base" in result.stderr
 

@@ -7,8 +7,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import RunCli
-from tests.tickets.vendors import free_port
+from tests.support.cli import RunCli
+from tests.support.receivers import free_port
 
 
 def config(port: int) -> str:

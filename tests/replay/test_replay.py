@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from simulators.traffic import Truth
-from tests.conftest import RunCli
+from tests.support.cli import RunCli
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -96,19 +96,19 @@ def test_stdin_and_line_numbers_count_blank_lines(run_cli: RunCli, tmp_path) -> 
     assert rejected["detail"]
 
 
-def test_usage_errors_exit_2_with_one_line(run_cli: RunCli, tmp_path) -> None:
-    missing = run_cli("replay", "nope.jsonl")
+def test_usage_errors_exit_2_with_one_line(cli_main: RunCli, tmp_path) -> None:
+    missing = cli_main("replay", "nope.jsonl")
     assert missing.returncode == 2
     assert "nope.jsonl" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
     (tmp_path / "bad.yaml").write_text("targets: {ops: {kind: pagerduty}}\n")
     (tmp_path / "in.jsonl").write_text("")
-    bad = run_cli("replay", "in.jsonl", "--config", "bad.yaml")
+    bad = cli_main("replay", "in.jsonl", "--config", "bad.yaml")
     assert bad.returncode == 2
     assert "bad.yaml" in bad.stderr
     assert "targets.ops.routing_key" in bad.stderr
     assert "Traceback" not in bad.stderr
-    assert run_cli("replay").returncode == 2
+    assert cli_main("replay").returncode == 2
 
 
 def test_summary_text_names_counts(run_cli: RunCli, day) -> None:

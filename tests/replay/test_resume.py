@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import CHARGEOPS
+from tests.support.cli import CHARGEOPS
 
 
 def replay(capture: Path, out: Path) -> subprocess.Popen[bytes]:

@@ -9,9 +9,7 @@ import pytest
 
 from shared.storage.base import Store
 from shared.storage.sqlite import SqliteStore
-from tests.stores.azurite import Azurite, azurite, fresh
-
-__all__ = ["azurite"]
+from tests.support.azurite import Azurite, fresh
 
 Opener = Callable[[], Store]
 

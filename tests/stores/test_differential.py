@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.storage.base import ANY, AlreadyExists, Conflict, Store
 from shared.storage.sqlite import SqliteStore
-from tests.stores.azurite import Azurite
+from tests.support.azurite import Azurite
 
 KEYS = st.sampled_from(["", "a", "a/b", "a#1", "ab", "b", "caf\u00e9", "~", "x?y", "\t"])
 KINDS = st.sampled_from(["charger", "alert"])

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from subprocess import CompletedProcess
 
-from tests.stores.azurite import Azurite
+from tests.support.azurite import Azurite
+from tests.support.cli import RunCli
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "sample-day.jsonl"
-RunCli = Callable[..., CompletedProcess[str]]
 
 
 def test_table_and_sqlite_give_byte_identical_events(
@@ -50,9 +48,9 @@ def test_a_second_table_replay_adds_nothing(
     assert '"events": {}' in second.stdout
 
 
-def test_table_without_storage_settings_is_a_usage_error(run_cli: RunCli) -> None:
+def test_table_without_storage_settings_is_a_usage_error(cli_main: RunCli) -> None:
     env = {"CHARGEOPS_STORAGE": "", "AzureWebJobsStorage": ""}
-    result = run_cli("replay", str(SAMPLE), "--state", "table", env=env)
+    result = cli_main("replay", str(SAMPLE), "--state", "table", env=env)
     assert result.returncode == 2
     assert "CHARGEOPS_STORAGE" in result.stderr
     assert "Traceback" not in result.stderr

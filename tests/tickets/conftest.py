@@ -9,16 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.tickets.vendors import (
-    Jira,
-    Opsgenie,
-    PagerDuty,
-    Receiver,
-    ServiceNow,
-    Teams,
-    Zendesk,
-    serve,
-)
+from tests.support.receivers import Receiver, serve
+from tests.tickets.vendors import Jira, Opsgenie, PagerDuty, ServiceNow, Teams, Zendesk
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD_SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"

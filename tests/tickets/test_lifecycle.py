@@ -14,11 +14,9 @@ from hypothesis import strategies as st
 
 from shared.consumers.tickets.consumer import DeliveryPending
 from shared.timestamps import parse_utc
+from tests.support.builders import SITE, at, charger
 from tests.tickets.conftest import Fleet
 from tests.tickets.helpers import (
-    SITE,
-    at,
-    charger,
     cleared,
     config_of,
     harness,

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from shared.config.loader import ConfigError, load_config
-from tests.conftest import RunCli
+from tests.support.cli import RunCli
 
 SECRETS: dict[str, dict[str, Any]] = {
     "pd": {"kind": "pagerduty", "routing_key": "PD-SECRET-KEY-1"},
@@ -96,12 +96,12 @@ def test_render_uses_the_targets_own_template(tmp_path: Path, run_cli: RunCli) -
     assert '"summary": "EV Charger ZAP000123 offline"' in result.stdout
 
 
-def test_render_usage_errors(tmp_path: Path, run_cli: RunCli) -> None:
+def test_render_usage_errors(tmp_path: Path, cli_main: RunCli) -> None:
     config = _config(tmp_path, SECRETS)
-    unknown = run_cli("render", "nope", "charger.offline", "--config", str(config))
+    unknown = cli_main("render", "nope", "charger.offline", "--config", str(config))
     assert unknown.returncode == 2
     assert "no target 'nope'" in unknown.stderr
-    wrong = run_cli("render", "pd", "charger.ofline", "--config", str(config))
+    wrong = cli_main("render", "pd", "charger.ofline", "--config", str(config))
     assert wrong.returncode == 2
     assert "unknown EVENT_TYPE" in wrong.stderr
 

@@ -16,9 +16,9 @@ import yaml
 
 from shared.storage.sqlite import SqliteStore
 from simulators.traffic import generate
-from tests.conftest import CHARGEOPS, RunCli
+from tests.support.cli import CHARGEOPS, RunCli
+from tests.support.receivers import Receiver, free_port, serve
 from tests.tickets.conftest import Fleet
-from tests.tickets.vendors import Receiver, free_port, serve
 
 GRACE, FLAP = timedelta(minutes=10), timedelta(minutes=5)
 ALERT_TYPES = ["charger.fault.raised", "charger.fault.cleared", "charger.offline", "charger.online"]

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
+from tests.support.builders import at
 from tests.tickets.conftest import OLD_SECRET, SECRET, Fleet
-from tests.tickets.helpers import at, cleared, config_of, harness, offline, online, raised
+from tests.tickets.helpers import cleared, config_of, harness, offline, online, raised
 
 
 def _fault_cycle(fleet: Fleet, tmp_path: Path, *names: str):

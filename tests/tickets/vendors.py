@@ -2,104 +2,29 @@
 (targets.md), keep the vendor's state (open alerts, issues, incidents, tickets), record
 every request, and can be told to fail: a status (500/503/429 with Retry-After), a
 status *after* doing the work (the answer is lost, the ticket exists), or a slow answer
-(client timeout)."""
+(client timeout). The plumbing (``Vendor``, ``serve``, the plain webhook ``Receiver``) is
+in ``tests/support/receivers.py``."""
 
 from __future__ import annotations
 
 import base64
-import itertools
 import json
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import jsonschema  # type: ignore[import-untyped]
 
-from tests.loopback import serving
+from tests.support.receivers import Answer, Seen, Vendor, free_port
+
+# free_port stays importable from here until tests/replay imports it from tests.support.
+__all__ = ["Jira", "Opsgenie", "PagerDuty", "ServiceNow", "Teams", "Zendesk", "free_port"]
 
 PD_SCHEMA = json.loads(
     (Path(__file__).parent / "data" / "pagerduty_events_v2.schema.json").read_text()
 )
-Answer = tuple[int, dict[str, str], Any]
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    raw: bytes
-    answered: int = 0
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.raw) if self.raw else None
-
-
-@dataclass
-class Fault:
-    status: int  # 0: no failure, only ``delay``
-    times: int = 1
-    headers: dict[str, str] = field(default_factory=dict)
-    after: bool = False  # do the work, then answer ``status`` (a lost answer)
-    delay: float = 0.0  # sleep before answering (client timeouts)
-    match: str = ""  # only requests whose "METHOD path" contains this
-
-
-class Vendor:
-    """Base: auth check, fault injection, request log. Subclasses implement ``answer``."""
-
-    def __init__(self) -> None:
-        self.seen: list[Seen] = []
-        self.faults: list[Fault] = []
-        self.lock = threading.Lock()
-        self.ids = itertools.count(1)
-
-    def fail(self, status: int, **kwargs: Any) -> None:
-        self.faults.append(Fault(status, **kwargs))
-
-    def authorised(self, headers: dict[str, str]) -> bool:
-        return True
-
-    def answer(self, req: Seen) -> Answer:
-        raise NotImplementedError
-
-    def handle(self, req: Seen) -> Answer:
-        with self.lock:
-            self.seen.append(req)
-            fault = self._take_fault(req)
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
-        if fault is not None and fault.status == 0:
-            fault = None  # only slow: answer as usual
-        if fault is not None and not fault.after:
-            return fault.status, fault.headers, {"error": "injected"}
-        if not self.authorised(req.headers):
-            return 401, {}, {"error": "unauthorised"}
-        with self.lock:
-            result = self.answer(req)
-        if fault is not None:
-            return fault.status, fault.headers, {"error": "injected after processing"}
-        return result
-
-    def _take_fault(self, req: Seen) -> Fault | None:
-        for fault in self.faults:
-            if fault.times > 0 and fault.match in f"{req.method} {req.path}":
-                fault.times -= 1
-                return fault
-        return None
-
-    def calls(self, method: str, contains: str = "") -> list[Seen]:
-        return [s for s in self.seen if s.method == method and contains in s.path]
 
 
 def _basic(headers: dict[str, str]) -> str:
@@ -380,66 +305,3 @@ class Teams(Vendor):
         if body.get("type") != "message" or not cards:
             return 400, {}, {"error": "expected a message with an Adaptive Card"}
         return 202, {}, None
-
-
-class Receiver(Vendor):
-    """A plain webhook receiver: 200 for anything, dedupes on webhook-id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids_seen: dict[str, int] = {}
-
-    def answer(self, req: Seen) -> Answer:
-        msg = req.headers.get("webhook-id", "")
-        self.ids_seen[msg] = self.ids_seen.get(msg, 0) + 1
-        return 200, {}, {"ok": True}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    vendor: Vendor
-    disable_nagle_algorithm = True
-
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        req = Seen(
-            self.command,
-            parts.path,
-            parse_qs(parts.query),
-            {k.lower(): v for k, v in self.headers.items()},
-            raw,
-        )
-        status, headers, body = self.server.vendor.handle(req)  # type: ignore[attr-defined]
-        req.answered = status
-        payload = b"" if body is None else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            if payload:
-                self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
-
-    do_GET = do_POST = do_PUT = do_PATCH = _serve  # noqa: N815 - http.server's names
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serve(vendor: Vendor) -> Iterator[str]:
-    """Run ``vendor`` on 127.0.0.1 (a free port) for the block; yields its base URL."""
-    with serving(_Handler, poll=0.02, vendor=vendor) as url:
-        yield url
-
-
-def free_port() -> int:
-    """A port nobody listens on (for connection-refused tests)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

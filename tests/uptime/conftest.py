@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.storage.sqlite import SqliteStore
-from tests.conftest import CHARGEOPS
+from tests.support.cli import CHARGEOPS
 from tests.uptime.helpers import SITE_A, SITE_B, at, frame, register, write_lines
 
 CONFIG = f"""

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli
+from tests.support.builders import charger
+from tests.support.cli import RunCli
 from tests.uptime.conftest import Replayed
-from tests.uptime.helpers import SITE_A, SITE_B, charger
+from tests.uptime.helpers import SITE_A, SITE_B
 
 DAY = ("--from", "2026-04-26", "--to", "2026-04-27")
 
@@ -87,21 +88,21 @@ def test_output_file_holds_what_stdout_would(
         ),
     ],
 )
-def test_usage_errors_exit_2(run_cli: RunCli, args: tuple[str, ...], message: str) -> None:
-    done = run_cli("report", "uptime", *args)
+def test_usage_errors_exit_2(cli_main: RunCli, args: tuple[str, ...], message: str) -> None:
+    done = cli_main("report", "uptime", *args)
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_unknown_site_and_bad_config_exit_2(run_cli: RunCli, replayed: Replayed) -> None:
-    done = run_cli("report", "uptime", *DAY, "--state", str(replayed.state), "--site", "nowhere")
+def test_unknown_site_and_bad_config_exit_2(cli_main: RunCli, replayed: Replayed) -> None:
+    done = cli_main("report", "uptime", *DAY, "--state", str(replayed.state), "--site", "nowhere")
     assert done.returncode == 2
     assert "--site nowhere: no chargers known" in done.stderr
     bad = replayed.folder / "bad.yaml"
     bad.write_text("uptime:\n  exclusions:\n    - {starts: 2026-04-26T00:00:00Z, "
                    "ends: 2026-04-27T00:00:00Z}\n")  # fmt: skip
-    done = run_cli("report", "uptime", *DAY, "--state", str(replayed.state), "--config", str(bad))
+    done = cli_main("report", "uptime", *DAY, "--state", str(replayed.state), "--config", str(bad))
     assert done.returncode == 2
     assert "uptime.exclusions" in done.stderr
     assert "reason" in done.stderr

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.builders import charger
 from tests.uptime.browser import Node, dump_dom, parse, png_colours, screenshot
 from tests.uptime.conftest import Replayed, cli
-from tests.uptime.helpers import SITE_A, SITE_B, charger
+from tests.uptime.helpers import SITE_A, SITE_B
 
 DOWN, OK = (0xD1, 0x49, 0x5B), (0x2E, 0x8B, 0x57)  # the page's --down and --ok colours
 

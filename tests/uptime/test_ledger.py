@@ -11,27 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.app.subscriptions import Subscription
-from shared.consumers.uptime.ledger import (
-    OUTAGE_KIND,
-    OUTAGE_LOG,
-    SUBSCRIPTION,
-    OutageLedger,
-    build_outage_recorder,
-    for_uptime,
-)
+from shared.consumers.uptime.ledger import OutageLedger, OutageRecorder, for_uptime
 from shared.consumers.uptime.report import build_report
+from shared.storage.schema import OUTAGE_KIND, OUTAGES_LOG, Cursor
 from shared.storage.sqlite import SqliteStore
-from tests.uptime.helpers import (
-    DAY,
-    SITE_A,
-    at,
-    cleared,
-    config,
-    fault,
-    offline,
-    period,
-    publish,
-)
+from tests.support.builders import cleared, offline
+from tests.uptime.helpers import DAY, SITE_A, at, config, fault, period, publish
 
 
 def scenario() -> list[dict[str, Any]]:
@@ -51,20 +36,20 @@ def ledger_state(store: SqliteStore) -> list[tuple[str, dict[str, Any]]]:
 
 def test_redelivered_events_change_nothing(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "s.sqlite3"))
-    recorder = build_outage_recorder(config(), store)
+    recorder = OutageRecorder(OutageLedger(store))
     for event in scenario():
         recorder.handle(event)
-    first, trail = ledger_state(store), store.head(OUTAGE_LOG)
+    first, trail = ledger_state(store), store.head(OUTAGES_LOG)
     for event in scenario():
         recorder.handle(event)
     assert ledger_state(store) == first
-    assert store.head(OUTAGE_LOG) == trail == len(scenario())
+    assert store.head(OUTAGES_LOG) == trail == len(scenario())
     assert len(first) == 6  # three periods, one fault, one open period, one cleared fault
 
 
 def test_recorder_and_catch_up_agree(tmp_path: Path) -> None:
     direct = SqliteStore(str(tmp_path / "a.sqlite3"))
-    recorder = build_outage_recorder(config(), direct)
+    recorder = OutageRecorder(OutageLedger(direct))
     for event in scenario():
         recorder.handle(event)
     logged = SqliteStore(str(tmp_path / "b.sqlite3"))
@@ -74,7 +59,7 @@ def test_recorder_and_catch_up_agree(tmp_path: Path) -> None:
     assert ledger_state(logged) == ledger_state(direct)
     mixed = SqliteStore(str(tmp_path / "c.sqlite3"))
     publish(mixed, scenario())
-    half = build_outage_recorder(config(), mixed)
+    half = OutageRecorder(OutageLedger(mixed))
     for event in scenario()[::2]:  # the subscription saw some, catch-up finds them all
         half.handle(event)
     OutageLedger(mixed).catch_up()
@@ -92,7 +77,7 @@ def test_any_order_and_repeats_give_the_same_ledger_and_report(
     reference = SqliteStore(str(tmp_path_factory.mktemp("ref") / "s.sqlite3"))
     publish(reference, events)
     store = SqliteStore(str(tmp_path_factory.mktemp("perm") / "s.sqlite3"))
-    recorder = build_outage_recorder(config(), store)
+    recorder = OutageRecorder(OutageLedger(store))
     for event in shuffled:
         recorder.handle(event)
     cfg = config("uptime: {outage_faults: [RELAY_WELDED]}")
@@ -107,11 +92,11 @@ def test_replay_subscription_and_catch_up_share_one_cursor(tmp_path: Path) -> No
     catch-up reads, so a report after a replay reads nothing twice."""
     store = SqliteStore(str(tmp_path / "s.sqlite3"))
     publish(store, scenario())
-    handled = Subscription(store, SUBSCRIPTION, for_uptime).drain(
-        build_outage_recorder(config(), store).handle
+    handled = Subscription(store, Cursor.UPTIME, for_uptime).drain(
+        OutageRecorder(OutageLedger(store)).handle
     )
     assert handled == len(scenario())
     assert OutageLedger(store).catch_up() == 0
     publish(store, [offline(5, at(3))])
     assert OutageLedger(store).catch_up() == 1
-    assert Subscription(store, SUBSCRIPTION, for_uptime).drain(lambda e: None) == 0
+    assert Subscription(store, Cursor.UPTIME, for_uptime).drain(lambda e: None) == 0

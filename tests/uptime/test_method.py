@@ -11,16 +11,14 @@ import pytest
 
 from shared.consumers.uptime.report import build_report
 from shared.storage.sqlite import SqliteStore
+from tests.support.builders import TEMPERATURE, charger, offline
 from tests.uptime.helpers import (
     DAY,
     SITE_A,
     SITE_B,
-    TEMPERATURE,
     at,
-    charger,
     config,
     fault,
-    offline,
     period,
     publish,
     register,

@@ -6,7 +6,7 @@ restarted, then checked against the generator's ground truth.
 Checks (``verify``): every event exactly once in ``events.jsonl`` and as the truth says;
 every session event and every finance record accepted exactly once at its receiver; every
 ticket opened once and closed once; each idempotency key delivered once; the uptime
-report's figures equal to those computed from the truth (``tests.proof.truth``).
+report's figures equal to those computed from the truth (``tests.support.truth``).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import Any
 from simulators.fleet import Fleet
 from simulators.traffic import Truth
 from simulators.zaptec_api import ZaptecSimulator
-from tests.conftest import CHARGEOPS
-from tests.proof import truth as gt
-from tests.proof.receivers import Receiver, serve
+from tests.support import truth as gt
+from tests.support.cli import CHARGEOPS, console
+from tests.support.receivers import Receiver, serve
 
 START = datetime(2026, 4, 26, tzinfo=UTC)
 GRACE, FLAP = timedelta(minutes=10), timedelta(minutes=5)
@@ -142,17 +142,17 @@ zaptec:
 @contextmanager
 def receivers(scale: Scale) -> Iterator[tuple[dict[str, Receiver], dict[str, str]]]:
     names = ("events", "tickets", "sessions", "billing")
-    found = {n: Receiver(scale.failure_rate, seed=scale.seed + i) for i, n in enumerate(names)}
+    found = {
+        n: Receiver(scale.failure_rate, seed=scale.seed + i, strict=True, log=False)
+        for i, n in enumerate(names)
+    }
     with ExitStack() as stack:
         urls = {n: stack.enter_context(serve(r)) for n, r in found.items()}
         yield found, urls
 
 
 def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEOPS_CONFIG")}
-    return subprocess.run(
-        [str(CHARGEOPS), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    return console(*args, cwd=cwd)
 
 
 def prepare(folder: Path, fleet: Fleet, urls: dict[str, str]) -> tuple[Path, Path]:
