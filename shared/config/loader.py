@@ -22,55 +22,19 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from shared.charger.config import DetectionConfig
-from shared.config.fields import ConfigModel, RetryConfig
+from shared.config.fields import ConfigModel
 from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.tickets.config import Alerting
 from shared.consumers.uptime.config import UptimeConfig
 from shared.notify.config import (
-    KNOWN_TYPES,
-    SECRET_FIELDS,
     TARGET_KINDS,
-    JiraTarget,
-    Match,
-    OpsgenieTarget,
-    PagerDutyTarget,
     Route,
-    ServiceNowTarget,
     Silence,
     TargetConfig,
-    TeamsTarget,
-    WebhookTarget,
-    ZendeskTarget,
-    check_url,
 )
 from shared.zaptec.config import ZaptecConfig
 
-# Config, ConfigError, default_config and load_config are this module's own. The section
-# names after them are re-exported for importers written before the sections moved; new
-# code imports them from the feature's config module.
-__all__ = [
-    "KNOWN_TYPES",
-    "SECRET_FIELDS",
-    "Alerting",
-    "Config",
-    "ConfigError",
-    "DetectionConfig",
-    "JiraTarget",
-    "Match",
-    "OpsgenieTarget",
-    "PagerDutyTarget",
-    "RetryConfig",
-    "Route",
-    "ServiceNowTarget",
-    "Silence",
-    "TargetConfig",
-    "TeamsTarget",
-    "WebhookTarget",
-    "ZendeskTarget",
-    "check_url",
-    "default_config",
-    "load_config",
-]
+__all__ = ["Config", "ConfigError", "default_config", "load_config"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -11,16 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.registry.repo import RegistryRecords
-from shared.storage.schema import REGISTRY_KIND
 
 if TYPE_CHECKING:
     from shared.storage.base import Store
 
 __all__ = ["ChargerInfo", "RegistryView"]
-
-# Transitional: the uptime report and tests/uptime/helpers.py still scan this kind by
-# name; they move to ``RegistryRecords.chargers()`` / ``schema.REGISTRY_KIND``, then it goes.
-KIND = REGISTRY_KIND
 
 
 @dataclass(frozen=True, slots=True)

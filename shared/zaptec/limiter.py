@@ -24,11 +24,8 @@ from shared.zaptec import budget
 from shared.zaptec.budget import Kind, Policy
 from shared.zaptec.errors import BudgetExhausted
 
-__all__ = ["KIND", "BudgetRecords", "Clock", "Limiter", "SystemClock", "budget_key"]
+__all__ = ["BudgetRecords", "Clock", "Limiter", "SystemClock", "budget_key"]
 
-# Transitional: ``shared.app.health`` still scans this kind by name; it moves to
-# ``BudgetRecords.all()``, then this alias goes.
-KIND = BUDGET_KIND
 log = logging.getLogger("chargeops.zaptec.budget")
 
 

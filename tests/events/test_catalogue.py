@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config.loader import KNOWN_TYPES
 from shared.consumers.finance.ledger import RECORD_TYPE
 from shared.consumers.tickets.consumer import ALERT_TYPES
 from shared.consumers.uptime.monthly import REPORT_TYPE
 from shared.events import catalogue
 from shared.events.model import EVENT_TYPES
+from shared.notify.config import KNOWN_TYPES
 from shared.registry import events as registry_events
 from tests.conftest import ROOT
 
