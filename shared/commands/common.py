@@ -7,8 +7,9 @@ import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from shared.app.compose import config_from_env
 from shared.cli import UsageError
-from shared.config.loader import Config, ConfigError, default_config, load_config
+from shared.config.loader import Config, ConfigError, load_config
 from shared.storage.base import Store
 from shared.storage.factory import StoreConfigError, open_store
 from shared.timestamps import parse_utc
@@ -43,16 +44,15 @@ def add_common(parser: argparse.ArgumentParser, *, out: bool = False) -> None:
 
 
 def resolve_config(args: argparse.Namespace, out_dir: Path) -> Config:
+    """``--config FILE`` (as typed, from the current directory), else the app settings as
+    the function app reads them (``shared.app.compose.config_from_env``: the same
+    resolver, so a relative ``CHARGEOPS_CONFIG_PATH`` means the same file in both)."""
     try:
         if args.config:
             return load_config(args.config)
-        if os.environ.get("CHARGEOPS_CONFIG"):
-            return load_config(text=os.environ["CHARGEOPS_CONFIG"])
-        if os.environ.get("CHARGEOPS_CONFIG_PATH"):
-            return load_config(os.environ["CHARGEOPS_CONFIG_PATH"])
+        return config_from_env(os.environ, out=out_dir)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    return default_config(out_dir)
 
 
 def resolve_store(args: argparse.Namespace, out_dir: Path) -> Store:
