@@ -22,11 +22,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.azurite import azurite
-from tests.support.cli import CHARGEOPS, RunCli, console, in_process
+from tests.support.cli import RunCli, console, in_process
 
-# ``azurite`` is the fixture, for every suite; CHARGEOPS and RunCli stay importable from
-# here until tests/replay and tests/events import them from tests.support.cli.
-__all__ = ["CHARGEOPS", "ROOT", "RunCli", "azurite"]
+# ``azurite`` is the fixture, for every suite.
+__all__ = ["ROOT", "azurite"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from shared.storage.base import Store
 from shared.storage.sqlite import SqliteStore
 from simulators.traffic import nbfx_body
 from tests.azure.sbsim import Subscription, Topic
+from tests.support.receivers import Receiver, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "sample-day.jsonl"
@@ -36,73 +35,12 @@ CHARGER = "4b0c2a8e-3f1d-4c5e-9a7b-1d2e3f4a5b6c"
 OTHER = "9f8e7d6c-5b4a-4321-8fed-cba987654321"
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records what it takes; answers 503 while a path is
-    ``down`` or while it still has refusals queued for it (``refuse(path, n)``)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.refused = 0
-        self.down: set[str] = set()
-        self._refusals: dict[str, int] = {}
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                refuse = receiver._decide(self.path)
-                if not refuse:
-                    with receiver._lock:
-                        receiver.requests.append(
-                            {
-                                "path": self.path,
-                                "webhook_id": self.headers.get("webhook-id"),
-                                "idempotency_key": self.headers.get("idempotency-key"),
-                                "body": json.loads(body or b"null"),
-                            }
-                        )
-                self.send_response(503 if refuse else 200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def refuse(self, path: str, count: int) -> None:
-        with self._lock:
-            self._refusals[path] = count
-
-    def _decide(self, path: str) -> bool:
-        with self._lock:
-            left = self._refusals.get(path, 0)
-            refuse = path in self.down or "*" in self.down or left > 0
-            if left > 0:
-                self._refusals[path] = left - 1
-            if refuse:
-                self.refused += 1
-            return refuse
-
-    def keys(self, path: str | None = None) -> list[str]:
-        return [r["idempotency_key"] for r in self.requests if path is None or r["path"] == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    """The webhook receiver both targets of ``config_text`` point at (``/ops``, ``/billing``)."""
     r = Receiver()
-    try:
+    with serve(r):
         yield r
-    finally:
-        r.close()
 
 
 def config_text(url: str) -> str:
@@ -246,6 +184,7 @@ def observation(
     charger: str, state_id: int, value: str | None, at: datetime, serial: str = "ZAP000123"
 ) -> dict[str, Any]:
     """A Zaptec observation as Zaptec puts it inside a message body."""
+    # Not builders.observation: compact JSON for nbfx (decode's fast path), centisecond stamps.
     return {
         "DeviceId": serial,
         "DeviceType": 4,

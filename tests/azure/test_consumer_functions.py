@@ -11,7 +11,6 @@ from shared.adapters.servicebus import BadEvent
 from tests.azure.conftest import (
     CHARGER,
     Harness,
-    Receiver,
     app_functions,
     assert_delivered_exactly_once,
     offline_then_online,
@@ -19,6 +18,7 @@ from tests.azure.conftest import (
     tick,
 )
 from tests.azure.sbsim import MAX_DELIVERY_REASON, Context, Host, SimMessage
+from tests.support.receivers import Receiver
 
 FUNCS = app_functions()
 
@@ -46,7 +46,7 @@ def test_finance_delivers_the_session_and_its_record(harness: Harness, receiver:
     host = Host()
     host.run_single(harness.bus.finance, FUNCS["finance"], "finance")
     assert host.failures == []
-    types = [r["body"]["type"] for r in receiver.requests if r["path"] == "/billing"]
+    types = [s.json["type"] for s in receiver.taken if s.path == "/billing"]
     assert types.count("session.completed") == 1
     assert types.count("finance.record.created") == 1
     assert harness.counter("chargeops.deliveries", target="billing", status="delivered") == 2
@@ -56,7 +56,7 @@ def test_a_failed_delivery_abandons_until_our_subscription_dead_letters(
     harness: Harness, receiver: Receiver
 ) -> None:
     session(harness)
-    receiver.down = {"*"}
+    receiver.down = True
     host = Host()
     host.run_single(harness.bus.finance, FUNCS["finance"], "finance")
     assert host.invocations == 10  # maxDeliveryCount
@@ -65,7 +65,7 @@ def test_a_failed_delivery_abandons_until_our_subscription_dead_letters(
     assert dead.delivery_count == 10
     assert all(type(e).__name__ == "DeliveryFailed" for e in host.failures)
     assert "HTTP 503" in str(host.failures[0])
-    assert receiver.requests == []
+    assert receiver.taken == []
     # each delivery held the message longer before giving it back: ~5 minutes in all
     assert harness.clock.slept == [2, 4, 8, 16, 32, 60, 60, 60, 60, 60]
 
@@ -74,7 +74,8 @@ def test_a_target_down_for_a_while_is_retried_by_redelivery(
     harness: Harness, receiver: Receiver
 ) -> None:
     offline_then_online(harness)
-    receiver.refuse("/ops", 5)  # two attempts per delivery: a few fail, then it is back
+    # two attempts per delivery: a few fail, then it is back
+    receiver.fail(503, times=5, match="/ops")
     host = Host()
     host.run_single(harness.bus.tickets, FUNCS["tickets"], "tickets")
     assert host.failures  # at least one message came back
@@ -83,7 +84,7 @@ def test_a_target_down_for_a_while_is_retried_by_redelivery(
     FUNCS["offline_watchdog"](tick(), Context("offline_watchdog"))
     keys = assert_delivered_exactly_once(harness, receiver)
     assert len(keys) == 2
-    assert receiver.refused == 5
+    assert receiver.statuses[503] == 5
 
 
 def test_a_message_that_is_not_our_cloudevent_is_refused(harness: Harness) -> None:

@@ -14,7 +14,6 @@ from tests.azure.conftest import (
     CHARGER,
     OTHER,
     Harness,
-    Receiver,
     app_functions,
     assert_delivered_exactly_once,
     batch_of,
@@ -23,16 +22,17 @@ from tests.azure.conftest import (
     tick,
 )
 from tests.azure.sbsim import Context, Host
+from tests.support.receivers import Receiver
 
 FUNCS = app_functions()
 
 
 def dead_lettered_session(h: Harness, receiver: Receiver) -> None:
     session(h)
-    receiver.down = {"/billing"}
+    receiver.down_paths = {"/billing"}
     Host().run_single(h.bus.finance, FUNCS["finance"], "finance")
     assert len(h.bus.finance.dead_letters) == 1
-    receiver.down = set()
+    receiver.down_paths = set()
 
 
 def test_peek_lists_reasons_without_removing(harness: Harness, receiver: Receiver) -> None:
@@ -79,11 +79,11 @@ def test_replay_can_pick_messages_and_dry_run(harness: Harness, receiver: Receiv
         obs = session_observations(charger, start, f"s-{charger[:4]}")
         FUNCS["ingest"](batch_of(obs, charger[:4], start), Context("ingest"))
     FUNCS["offline_watchdog"](tick(), Context("offline_watchdog"))
-    receiver.down = {"*"}
+    receiver.down = True
     Host().run_single(harness.bus.finance, FUNCS["finance"], "finance")
     dead = list(harness.bus.finance.dead_letters)
     assert len(dead) == 2
-    receiver.down = set()
+    receiver.down = False
     dlq = harness.bus.finance.dead_letter_receiver()
     preview = replay(dlq, harness.bus.topic, "finance", limit=10, dry_run=True)
     assert len(preview) == 2

@@ -28,7 +28,6 @@ from shared.timestamps import parse_utc
 from tests.azure.conftest import (
     SAMPLE,
     Harness,
-    Receiver,
     app_functions,
     assert_delivered_exactly_once,
     config_text,
@@ -37,6 +36,7 @@ from tests.azure.conftest import (
 )
 from tests.azure.sbsim import Context, Host, SimMessage, Subscription
 from tests.support.delegating import DelegatingStore
+from tests.support.receivers import Receiver, serve
 
 FUNCS = app_functions()
 BATCH = 100  # maxMessageBatchSize for the simulated ingest trigger
@@ -172,13 +172,11 @@ def test_poison_outages_and_redeliveries_lose_nothing_and_double_nothing(
 ) -> None:
     messages = traffic()
     clean_receiver = Receiver()
-    try:
+    with serve(clean_receiver):
         clean = Run(harness_factory(config=config_text(clean_receiver.url)))
         clean.day(messages)
         assert clean.host.failures == []
         clean_keys = assert_delivered_exactly_once(clean.h, clean_receiver)
-    finally:
-        clean_receiver.close()
 
     flaky = FlakyStore(SqliteStore(tmp_path / "flaky.sqlite3"), fail_appends={10})
     run = Run(harness_factory(store=flaky))
@@ -188,13 +186,13 @@ def test_poison_outages_and_redeliveries_lose_nothing_and_double_nothing(
         bus.topic.fail_sends = 4
 
     def ops_refuses(r: Run) -> None:
-        receiver.refuse("/ops", 9)
+        receiver.fail(503, times=9, match="/ops")
 
     def billing_down(r: Run) -> None:
-        receiver.down.add("/billing")
+        receiver.down_paths.add("/billing")
 
     def billing_back(r: Run) -> None:
-        receiver.down.discard("/billing")
+        receiver.down_paths.discard("/billing")
 
     hooks = {5: topic_down, 20: ops_refuses, 40: billing_down, 70: billing_back}
     run.day(stressed(messages), hooks)
@@ -236,4 +234,4 @@ def test_poison_outages_and_redeliveries_lose_nothing_and_double_nothing(
     # -- every notice taken exactly once, the same notices as the clean run -----------
     keys = assert_delivered_exactly_once(run.h, receiver)
     assert keys == clean_keys
-    assert receiver.refused > 0
+    assert receiver.statuses[503] > 0

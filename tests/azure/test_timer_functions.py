@@ -247,11 +247,11 @@ def test_the_monthly_uptime_report_is_routed_and_published(
         Context("ingest"),
     )
     FUNCS["uptime_report"](tick(), Context("uptime_report"))
-    reports = [r for r in receiver.requests if r["body"]["type"] == "report.uptime"]
-    assert reports, receiver.requests
+    reports = [s for s in receiver.taken if s.json["type"] == "report.uptime"]
+    assert reports, receiver.taken
     assert "report.uptime" in published(h)
     FUNCS["uptime_report"](tick(), Context("uptime_report"))
-    assert len([r for r in receiver.requests if r["body"]["type"] == "report.uptime"]) == len(
+    assert len([s for s in receiver.taken if s.json["type"] == "report.uptime"]) == len(
         reports
     )  # a re-run sends nothing
 

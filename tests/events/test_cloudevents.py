@@ -25,8 +25,8 @@ from shared.events.model import ChargerOffline, SessionCompleted, cloudevent, ev
 from shared.registry.events import ADDED, CHANGED, MESSAGING_IDLE, charger_event, messaging_event
 from shared.storage.sqlite import SqliteStore
 from tests.conftest import ROOT
+from tests.support.builders import DAY, SITE_A, config, period, publish, register
 from tests.support.cli import RunCli
-from tests.uptime.helpers import SITE_A, at, config, period, publish, register
 
 ORDER = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"]
 ATTRIBUTE = re.compile(r"[a-z0-9]{1,20}")  # CloudEvents 1.0: attribute naming
@@ -77,8 +77,8 @@ def produced(tmp_path: Path) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
     with SqliteStore(str(tmp_path / "state.sqlite3")) as store:
         register(store, {1: SITE_A})
-        publish(store, period(1, at(10), at(12), SITE_A))
-        report = build_report(config(), store, at(-24), at(24))
+        publish(store, period(1, DAY + timedelta(hours=10), DAY + timedelta(hours=12), SITE_A))
+        report = build_report(config(), store, DAY - timedelta(days=1), DAY + timedelta(days=1))
     fleet, site = report_events(report, T0)
     members = frozenset({"c-1", "c-2"})
     return {

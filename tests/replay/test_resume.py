@@ -4,23 +4,21 @@ uninterrupted run (real subprocesses, real signals, one SQLite file)."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from tests.support.cli import CHARGEOPS
+from tests.support.cli import CHARGEOPS, environment
 
 
 def replay(capture: Path, out: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEOPS_CONFIG")}
     return subprocess.Popen(
         [str(CHARGEOPS), "replay", str(capture), "--out", str(out), "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env=env,
+        env=environment(),
     )
 
 

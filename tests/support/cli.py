@@ -4,7 +4,8 @@ start, no import of every command per call).
 
 Both clear ``CHARGEOPS_CONFIG``/``CHARGEOPS_CONFIG_PATH`` (a developer's settings must not
 leak in) and answer a ``CompletedProcess``, so a test reads them the same way. The
-fixtures over them (``run_cli``, ``cli_main``) are in ``tests/conftest.py``.
+fixtures over them (``run_cli``, ``cli_main``) are in ``tests/conftest.py``. A test that
+starts ``CHARGEOPS`` itself (to kill it mid-run) gives it ``environment()``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,22 @@ import pytest
 
 from shared.cli import main
 
-__all__ = ["CHARGEOPS", "RunCli", "console", "in_process"]
+__all__ = ["CHARGEOPS", "RunCli", "console", "environment", "in_process"]
 
 CHARGEOPS = Path(sys.executable).parent / "chargeops"
 CONFIG_VARIABLES = ("CHARGEOPS_CONFIG", "CHARGEOPS_CONFIG_PATH")
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``chargeops`` subprocess: this one, unbuffered, without the
+    config variables, then ``env``."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in CONFIG_VARIABLES:
+        full_env.pop(name, None)
+    full_env.update(env or {})
+    return full_env
 
 
 def console(
@@ -36,14 +47,10 @@ def console(
     timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
     """``chargeops ARGS`` in a subprocess (the installed console script) in ``cwd``."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for name in CONFIG_VARIABLES:
-        full_env.pop(name, None)
-    full_env.update(env or {})
     return subprocess.run(
         [str(CHARGEOPS), *args],
         cwd=cwd,
-        env=full_env,
+        env=environment(env),
         input=input,
         capture_output=True,
         text=True,

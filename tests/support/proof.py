@@ -12,7 +12,6 @@ report's figures equal to those computed from the truth (``tests.support.truth``
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import random
 import signal
@@ -31,7 +30,7 @@ from simulators.fleet import Fleet
 from simulators.traffic import Truth
 from simulators.zaptec_api import ZaptecSimulator
 from tests.support import truth as gt
-from tests.support.cli import CHARGEOPS, console
+from tests.support.cli import CHARGEOPS, console, environment
 from tests.support.receivers import Receiver, serve
 
 START = datetime(2026, 4, 26, tzinfo=UTC)
@@ -175,7 +174,7 @@ def replay_args(capture: Capture, out: Path, config: Path) -> list[str]:
 
 def replay_with_kills(capture: Capture, out: Path, config: Path, scale: Scale) -> Runs:
     """Kill ``scale.kills`` runs at random moments, then let one finish."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEOPS_CONFIG")}
+    env = environment()
     rng, runs, started = random.Random(scale.seed * 7919), Runs(), time.monotonic()
     while True:
         proc = subprocess.Popen(

@@ -4,7 +4,6 @@ its ground truth) through ingest and the tickets consumer to every vendor fake."
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -16,7 +15,7 @@ import yaml
 
 from shared.storage.sqlite import SqliteStore
 from simulators.traffic import generate
-from tests.support.cli import CHARGEOPS, RunCli
+from tests.support.cli import CHARGEOPS, RunCli, environment
 from tests.support.receivers import Receiver, free_port, serve
 from tests.tickets.conftest import Fleet
 
@@ -233,12 +232,10 @@ def test_killed_mid_delivery_and_resumed_gives_each_ticket_once(
     targets = fleet.targets("jira")
     targets["jira"]["concurrency"] = 1
     config = _write_config(tmp_path, targets)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("CHARGEOPS_CONFIG", None)
     proc = subprocess.Popen(
         [str(CHARGEOPS), "replay", str(capture), "--config", str(config), "--quiet"],
         cwd=tmp_path,
-        env=env,
+        env=environment(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -17,10 +17,9 @@ from urllib.parse import unquote
 
 import jsonschema  # type: ignore[import-untyped]
 
-from tests.support.receivers import Answer, Seen, Vendor, free_port
+from tests.support.receivers import Answer, Seen, Vendor
 
-# free_port stays importable from here until tests/replay imports it from tests.support.
-__all__ = ["Jira", "Opsgenie", "PagerDuty", "ServiceNow", "Teams", "Zendesk", "free_port"]
+__all__ = ["Jira", "Opsgenie", "PagerDuty", "ServiceNow", "Teams", "Zendesk"]
 
 PD_SCHEMA = json.loads(
     (Path(__file__).parent / "data" / "pagerduty_events_v2.schema.json").read_text()

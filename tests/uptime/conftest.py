@@ -3,16 +3,15 @@ CLI), its config, and the figures worked out by hand for it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from shared.storage.sqlite import SqliteStore
-from tests.support.cli import CHARGEOPS
-from tests.uptime.helpers import SITE_A, SITE_B, at, frame, register, write_lines
+from tests.support.builders import SITE_A, SITE_B, register
+from tests.support.cli import console
+from tests.uptime.helpers import at, frame, write_lines
 
 CONFIG = f"""
 detection: {{silence_after: "off"}}
@@ -46,19 +45,6 @@ def capture() -> list[str]:
     return lines
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEOPS_CONFIG")}
-    return subprocess.run(
-        [str(CHARGEOPS), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
     folder = tmp_path_factory.mktemp("uptime")
@@ -69,6 +55,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
     with SqliteStore(str(state)) as store:
         register(store, {1: SITE_A, 2: SITE_A, 3: SITE_B, 4: SITE_B})
     cap = write_lines(folder / "capture.jsonl", capture())
-    done = cli("replay", str(cap), "--out", "out", "--config", str(cfg), "--quiet", cwd=folder)
+    args = ("replay", str(cap), "--out", "out", "--config", str(cfg), "--quiet")
+    done = console(*args, cwd=folder, timeout=120)
     assert done.returncode == 0, done.stderr
     return Replayed(state, cfg, folder)

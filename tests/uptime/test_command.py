@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.builders import charger
+from tests.support.builders import SITE_A, SITE_B, charger
 from tests.support.cli import RunCli
 from tests.uptime.conftest import Replayed
-from tests.uptime.helpers import SITE_A, SITE_B
 
 DAY = ("--from", "2026-04-26", "--to", "2026-04-27")
 

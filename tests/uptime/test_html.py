@@ -8,19 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.builders import charger
+from tests.support.builders import SITE_A, SITE_B, charger
+from tests.support.cli import console
 from tests.uptime.browser import Node, dump_dom, parse, png_colours, screenshot
-from tests.uptime.conftest import Replayed, cli
-from tests.uptime.helpers import SITE_A, SITE_B
+from tests.uptime.conftest import Replayed
 
 DOWN, OK = (0xD1, 0x49, 0x5B), (0x2E, 0x8B, 0x57)  # the page's --down and --ok colours
 
 
 @pytest.fixture(scope="module")
 def page(replayed: Replayed) -> Path:
-    done = cli("report", "uptime", "--from", "2026-04-25T12:00:00Z", "--to", "2026-04-27",
-               "--state", str(replayed.state), "--config", str(replayed.config),
-               "--format", "html", "--output", "uptime.html", cwd=replayed.folder)  # fmt: skip
+    done = console("report", "uptime", "--from", "2026-04-25T12:00:00Z", "--to", "2026-04-27",
+                   "--state", str(replayed.state), "--config", str(replayed.config),
+                   "--format", "html", "--output", "uptime.html", cwd=replayed.folder,
+                   timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return replayed.folder / "uptime.html"
 

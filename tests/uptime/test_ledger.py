@@ -15,8 +15,8 @@ from shared.consumers.uptime.ledger import OutageLedger, OutageRecorder, for_upt
 from shared.consumers.uptime.report import build_report
 from shared.storage.schema import OUTAGE_KIND, OUTAGES_LOG, Cursor
 from shared.storage.sqlite import SqliteStore
-from tests.support.builders import cleared, offline
-from tests.uptime.helpers import DAY, SITE_A, at, config, fault, period, publish
+from tests.support.builders import DAY, SITE_A, cleared, config, offline, period, publish
+from tests.uptime.helpers import at, fault
 
 
 def scenario() -> list[dict[str, Any]]:

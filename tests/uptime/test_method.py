@@ -11,18 +11,19 @@ import pytest
 
 from shared.consumers.uptime.report import build_report
 from shared.storage.sqlite import SqliteStore
-from tests.support.builders import TEMPERATURE, charger, offline
-from tests.uptime.helpers import (
+from tests.support.builders import (
     DAY,
     SITE_A,
     SITE_B,
-    at,
+    TEMPERATURE,
+    charger,
     config,
-    fault,
+    offline,
     period,
     publish,
     register,
 )
+from tests.uptime.helpers import at, fault
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from shared.consumers.uptime.monthly import gauges, monthly_report, previous_mon
 from shared.consumers.uptime.report import build_report
 from shared.storage.schema import EVENTS_LOG
 from shared.storage.sqlite import SqliteStore
-from tests.support.builders import charger
+from tests.support.builders import SITE_A, SITE_B, charger, config, period, publish, register
 from tests.support.receivers import Receiver, serve
-from tests.uptime.helpers import SITE_A, SITE_B, at, config, period, publish, register
+from tests.uptime.helpers import at
 
 NOW = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)
 
