@@ -36,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.cli import environment  # noqa: E402
 from tests.support.proof import (  # noqa: E402
     START,
     Capture,
@@ -61,7 +62,7 @@ def reuse(folder: Path, scale: Scale) -> Capture | None:
 
 def timed_replay(capture: Capture, out: Path, config: Path) -> dict[str, Any]:
     """One uninterrupted replay; its own peak RSS (VmHWM, reported in its summary)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEOPS_CONFIG")}
+    env = environment()
     started = time.perf_counter()
     proc = subprocess.Popen(replay_args(capture, out, config), stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
@@ -88,7 +89,7 @@ def killed_replays(
     before the kill, or from the finishing run's summary. (wait4's ru_maxrss is no use
     here: a child started by fork/vfork inherits this process's high-water mark, and
     this process holds the receivers' records.)"""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEOPS_CONFIG")}
+    env = environment()
     rng, runs, peaks, started = random.Random(seed), Runs(), [], time.monotonic()
     errors = out.parent / "replay.stderr"
     while True:
