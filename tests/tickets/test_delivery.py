@@ -1,11 +1,14 @@
 """The delivery engine against real local servers: classification, Retry-After, backoff
-with full jitter, redirects, and the per-target concurrency limit."""
+with full jitter, redirects, and the per-target concurrency limit; and the ordering
+stages of the notify pipeline on their own."""
 
 from __future__ import annotations
 
 import random
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,11 @@ from hypothesis import strategies as st
 
 from shared.adapters.http import OutboundRequest, Permanent, Sender, Transient, Unreachable
 from shared.config.fields import RetryConfig
+from shared.notify.outbox import DeliveryLog
+from shared.notify.send import InOrder
+from shared.notify.stages import Job, Order, Result
+from shared.notify.targets import Notice
+from shared.storage.sqlite import SqliteStore
 from tests.support.builders import at
 from tests.support.receivers import Answer, Receiver, Seen, Vendor, free_port, serve
 from tests.tickets.helpers import config_of, harness, offline
@@ -145,3 +153,51 @@ def test_per_target_concurrency_limit(tmp_path: Path) -> None:
         h.close()
     assert len(slow.ids_seen) == 12
     assert 1 < slow.peak <= 3
+
+
+def _job(key: str, action: str, order: str, condition: str = "offline|c1") -> Job:
+    event = {"id": f"e-{key}", "time": "2026-04-26T00:00:00Z", "subject": "c1"}
+    context = {} if action == "open" else {"open_key": "open"}
+    return Job(key, "jira", Notice(action, event, key, condition, context=context), order)
+
+
+def test_order_chains_each_condition_oldest_first(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    jobs = [
+        _job("close", "close", "2"),
+        _job("other", "open", "1", condition="offline|c2"),
+        _job("open", "open", "1"),
+    ]
+    ordered = Order(DeliveryLog(store))(jobs)
+    store.close()
+    assert [(j.key, j.chain) for j in ordered] == [
+        ("open", "offline|c1"),
+        ("close", "offline|c1"),
+        ("other", "offline|c2"),
+    ]
+
+
+class _Answers:
+    """A stand-in for the send stage: answers from a script, remembers what it saw."""
+
+    def __init__(self, *results: Result) -> None:
+        self.results, self.seen = list(results), list[Job]()
+
+    def __call__(self, jobs: Iterable[Job], /) -> Iterator[Job]:
+        for job in jobs:
+            self.seen.append(job)
+            yield replace(job, result=self.results.pop(0))
+
+
+def test_a_close_takes_the_ref_its_open_just_got() -> None:
+    send = _Answers(Result("delivered", ref={"key": "OPS-1"}), Result("delivered"))
+    done = InOrder(send)([_job("open", "open", "1"), _job("close", "close", "2")])
+    assert [j.key for j in done] == ["open", "close"]
+    assert send.seen[1].notice.ref == {"key": "OPS-1"}
+
+
+def test_a_close_waits_behind_an_open_that_must_be_retried() -> None:
+    send = _Answers(Result("failed", error="HTTP 503", retry=True))
+    done = InOrder(send)([_job("open", "open", "1"), _job("close", "close", "2")])
+    assert [j.key for j in done] == ["open"]  # the close was not tried: still pending
+    assert [j.key for j in send.seen] == ["open"]
