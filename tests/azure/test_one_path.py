@@ -68,7 +68,9 @@ def test_replay_and_the_azure_functions_agree(
         run.day(messages, tail=settle)
         azure = run.h.store
 
-        events = {e["id"]: e for e in log(store, EVENTS_LOG)}
+        written = (tmp_path / "out" / "events.jsonl").read_text("utf-8").splitlines()
+        events = {e["id"]: e for e in map(json.loads, written)}  # what the operator reads
+        assert list(events.values()) == log(store, EVENTS_LOG)
         azure_events = {e["id"]: e for e in log(azure, EVENTS_LOG)}
         assert sorted(azure_events) == sorted(events)
         assert azure_events == events
