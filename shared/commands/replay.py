@@ -16,7 +16,7 @@ from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
 from shared.notify.targets import UnsupportedKind
 
-__all__ = ["register"]
+__all__ = ["progress_text", "register"]
 
 
 def register(sub: Any) -> None:
@@ -66,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(source: str) -> Any:
-    """Progress on stderr: a live line on a terminal, a line every 10 s otherwise."""
-    total = Path(source).stat().st_size if source != "-" and Path(source).is_file() else 0
+    """Progress on stderr: a live line with a bar on a terminal, a line every 10 s
+    otherwise (logs); both say how far, how fast, how long so far and how long to go."""
+    sized = source != "-" and Path(source).is_file() and not source.endswith(".gz")
+    total = Path(source).stat().st_size if sized else 0
     started = last = time.monotonic()
     tty = sys.stderr.isatty()
 
@@ -78,14 +80,36 @@ def _progress(source: str) -> Any:
         if not done and now - last < (0.5 if tty else 10):
             return
         last = now
-        rate = lines / (now - started) if now > started else 0
-        pct = (
-            f" {offset / total:.0%}" if total and offset >= 0 and not source.endswith(".gz") else ""
-        )
-        text = f"replay: {lines:,} lines{pct} ({rate:,.0f}/s)"
+        text = progress_text(lines, total if done else offset, total, now - started, bar=tty)
         if tty:
             print(f"\r{text}\033[K", end="" if not done else "\n", file=sys.stderr, flush=True)
         elif not done:
             print(text, file=sys.stderr, flush=True)
 
     return report
+
+
+def progress_text(
+    lines: int, done: int, total: int, elapsed: float, *, bar: bool = False, width: int = 20
+) -> str:
+    """``replay: 120,000 lines  40% [########............]  21,300/s  0:00:05 elapsed,
+    ETA 0:00:08``; without a known size (stdin, .gz) just lines, rate and elapsed time."""
+    rate = lines / elapsed if elapsed > 0 else 0.0
+    parts = [f"replay: {lines:,} lines"]
+    share = min(done / total, 1.0) if total > 0 and done >= 0 else None
+    if share is not None:
+        parts.append(f"{share:4.0%}")
+        if bar:
+            filled = round(share * width)
+            parts.append("[" + "#" * filled + "." * (width - filled) + "]")
+    parts.append(f"{rate:,.0f}/s")
+    timing = f"{_clock(elapsed)} elapsed"
+    if share is not None and 0 < share < 1:
+        timing += f", ETA {_clock(elapsed * (1 - share) / share)}"
+    parts.append(timing)
+    return "  ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds + 0.5)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
