@@ -194,8 +194,18 @@ def _status(args: argparse.Namespace) -> int:
         for cls, rows in b["windows"].items():
             use = ", ".join(f"{w['used']}/{w['limit']} per {w['per_seconds']:g}s" for w in rows)
             print(f"budget {cls}: {use}")
-        print(f"budget totals: {b['totals']}, 429s: {b['throttled']}")
+        print(
+            f"budget requests so far: {_counts(b['totals'])}; "
+            f"throttled (429): {_counts(b['throttled'])}"
+        )
     return 0
+
+
+def _counts(counts: Any) -> str:
+    """``{"api": 12, "lists": 3}`` as ``api 12, lists 3`` (``none`` when empty)."""
+    if isinstance(counts, dict):
+        return ", ".join(f"{name} {n:,}" for name, n in sorted(counts.items())) or "none"
+    return str(counts)
 
 
 def _status_report(

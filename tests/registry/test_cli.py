@@ -69,6 +69,11 @@ def test_status_reports_the_last_refresh_and_the_budget(run_cli, served, tmp_pat
     (budget,) = report["budgets"]
     assert budget["windows"]["lists"][0] == {"used": 2, "limit": 30, "per_seconds": 60.0}
     assert budget["totals"]["lists"] == 2
+    text = run_cli("registry", "status", "--config", cfg, env=ENV).stdout
+    assert "last complete refresh: " in text
+    assert "budget lists: 2/30 per 60s" in text
+    assert "budget requests so far: " in text  # read as text, not a Python dict
+    assert "{" not in text
 
 
 def test_missing_credentials_exit_2_naming_the_key(cli_main):
