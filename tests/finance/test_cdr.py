@@ -82,7 +82,7 @@ def test_every_required_ocpi_field_is_present_and_shaped() -> None:
     assert r["total_cost"] == {"excl_vat": 30.0, "incl_vat": 37.5}
     assert r["total_energy"] == 12.0
     assert r["total_time"] == 2.0
-    assert r["last_updated"] == "2026-04-26T10:00:05Z"
+    assert r["last_updated"] == "2026-04-26T10:00:05.000Z"
     assert r["signed_data"]["signed_values"][0]["signed_data"] == SIGNED
     assert r["chargeops"]["record_version"] == 1
     assert r["chargeops"]["kind"] == "bill"
@@ -166,7 +166,7 @@ def test_credit_negates_costs_keeps_everything_else_and_references_the_original(
     assert credit["total_fixed_cost"]["excl_vat"] == -5.0
     assert credit["total_energy"] == original["total_energy"]
     assert credit["charging_periods"] == original["charging_periods"]
-    assert credit["last_updated"] == "2026-05-01T00:00:00Z"
+    assert credit["last_updated"] == "2026-05-01T00:00:00.000Z"
     assert credit["chargeops"]["kind"] == "credit"
     assert credit["chargeops"]["record_version"] == 2
     assert credit["chargeops"]["change"]["who"] == "reconcile"

@@ -74,7 +74,7 @@ def test_a_vendor_session_supersedes_a_derived_one_with_credit_and_rebill(ledger
     history = entry.value["history"]
     assert [h["action"] for h in history] == ["billed", "corrected"]
     assert history[1]["who"] == "test"
-    assert history[1]["when"] == "2026-04-26T11:00:00Z"
+    assert history[1]["when"] == "2026-04-26T11:00:00.000Z"
     assert REAL in history[1]["why"]
     # the same vendor session again: found under its alias, nothing new
     assert ledger.post(real, change()).action == "duplicate"

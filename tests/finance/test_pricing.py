@@ -124,15 +124,16 @@ def test_spring_forward_skipped_hour_and_a_period_spanning_it() -> None:
 def test_rounding_is_half_up_once_at_the_end() -> None:
     t = tariff(energy_per_kwh="0.35")
     assert price("2026-01-05T10:00:00", "2026-01-05T11:00:00", "1.5", t).total_excl == D("0.53")
-    # 10 x 0.2999 = 2.999; + fee 2.50 = 5.499 -> 5.50; x 1.25 = 6.87375 -> 6.87
+    # 10 x 0.2999 = 2.999; + fee 2.50 = 5.499 -> 5.50 net; VAT on the net shown (BR-CO-17):
+    # 5.50 x 0.25 = 1.375 -> 1.38; gross 5.50 + 1.38 = 6.88 (not round(5.499 x 1.25) = 6.87)
     t = tariff(energy_per_kwh="0.2999", session_fee="2.50", vat_rate="0.25")
     p = price("2026-01-05T10:00:00", "2026-01-05T11:00:00", "10", t)
     assert (p.energy_cost, p.fee, p.total_excl, p.total_incl, p.vat_amount) == (
         D("3.00"),
         D("2.50"),
         D("5.50"),
-        D("6.87"),
-        D("1.37"),
+        D("6.88"),
+        D("1.38"),
     )
 
 
@@ -234,8 +235,10 @@ def test_pricing_properties(
     assert sum(x.cost for x in p.periods) == p.energy_cost
     exact = sum(x.energy_kwh * x.price_per_kwh for x in p.periods) + t.session_fee
     assert p.total_excl == round_money(exact, 2) == p.energy_cost + p.fee
-    assert p.total_incl == round_money(exact * (1 + t.vat_rate), 2)
-    assert p.vat_amount == p.total_incl - p.total_excl
+    assert p.vat_amount == round_money(p.total_excl * t.vat_rate, 2)  # BR-CO-17
+    assert p.total_incl == p.total_excl + p.vat_amount
+    assert p.energy_cost_incl == p.energy_cost + round_money(p.energy_cost * t.vat_rate, 2)
+    assert p.fee_incl == p.fee + round_money(p.fee * t.vat_rate, 2)
     # never negative
     assert min(p.total_excl, p.vat_amount, *(x.cost for x in p.periods)) >= 0
     assert min(x.energy_kwh for x in p.periods) >= 0

@@ -118,7 +118,7 @@ def test_missing_sessions_are_backfilled_once(ledger: Ledger) -> None:
     assert record["chargeops"]["change"] == {
         "who": "ops@example",
         "why": "missing from the bus: backfilled from zaptec history",
-        "when": "2026-05-02T09:00:00Z",
+        "when": "2026-05-02T09:00:00.000Z",
     }
     again = run(ledger, source)
     assert again.matched == 1

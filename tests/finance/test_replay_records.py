@@ -42,8 +42,8 @@ S1_OCMF = ocmf(
 EXPECTED = {  # session id -> (energy kWh, excl. VAT, incl. VAT, split)
     S1: (10.0, 4.80, 6.00, "meter_readings"),  # 6 x 0.30 + 4 x 0.50 + fee 1.00
     S2: (12.3, 2.85, 3.56, "pro_rata_time"),  # 3.075 x 0.30 + 9.225 x 0.10 + 1.00 = 2.845
-    S3: (7.5, 2.63, 3.28, "single_period"),  # 7.5 x 0.35 = 2.625
-    S4: (1.5, 0.53, 0.66, "single_period"),  # 1.5 x 0.35 = 0.525
+    S3: (7.5, 2.63, 3.29, "single_period"),  # 7.5 x 0.35 = 2.625; VAT 2.63 x 0.25 = 0.6575
+    S4: (1.5, 0.53, 0.66, "single_period"),  # 1.5 x 0.35 = 0.525; VAT 0.53 x 0.25 = 0.1325
 }
 
 
@@ -147,8 +147,8 @@ def test_replay_makes_one_priced_signed_record_per_session(run_cli: RunCli, tmp_
         assert s1["chargeops"]["site_name"] == "Head office"
         assert [p["energy_kwh"] for p in s1["chargeops"]["pricing"]["periods"]] == [6.0, 4.0]
         night = [p for p in s2["chargeops"]["pricing"]["periods"] if p["period"] == "night"]
-        assert night[0]["start"] == "2026-10-24T20:00:00Z"
-        assert night[0]["end"] == "2026-10-25T05:00:00Z"  # 9 real hours across the DST change
+        assert night[0]["start"] == "2026-10-24T20:00:00.000Z"
+        assert night[0]["end"] == "2026-10-25T05:00:00.000Z"  # 9 real hours across the DST change
         assert "signed_data" not in s2
         assert "unsigned" in {f["code"] for f in s2["chargeops"]["checks"]["flags"]}
         assert s2["chargeops"]["allocation"] == {

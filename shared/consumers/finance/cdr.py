@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from shared.consumers.finance.pricing import Pricing, price_session
 from shared.consumers.finance.session import BillableSession
 from shared.consumers.finance.signed import Flag, SignedCheck, check_signed, signed_data_object
 from shared.consumers.finance.tokens import token_info
-from shared.timestamps import format_utc
+from shared.timestamps import parse_utc
 
 __all__ = ["Change", "SiteFacts", "build_record", "credit_of", "ocpi_time"]
 
@@ -61,7 +61,7 @@ class Change:
     when: datetime
 
     def as_json(self) -> dict[str, str]:
-        return {"who": self.who, "why": self.why, "when": format_utc(self.when)}
+        return {"who": self.who, "why": self.why, "when": ocpi_time(self.when)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,16 @@ class SiteFacts:
 
 
 def ocpi_time(value: datetime) -> str:
-    """OCPI DateTime is string(25): UTC, at most millisecond precision."""
-    return format_utc(value.replace(microsecond=value.microsecond // 1000 * 1000))
+    """An OCPI 2.2.1 DateTime (string(25), RFC 3339, UTC): always milliseconds and ``Z``,
+    24 characters, e.g. ``2026-04-26T01:37:54.008Z``.
+
+    Truncated, never rounded up, so a time never moves into the next second (or day, or
+    export window). One fixed width, so the strings also sort in time order. Only the
+    text is cut: durations and prices are computed from the precise times, and record
+    ids and ledger keys never derive from this text.
+    """
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
 
 
 def build_record(
@@ -186,6 +194,7 @@ def credit_of(
     credit["credit"] = True
     credit["credit_reference_id"] = original["id"]
     credit["last_updated"] = ocpi_time(change.when)
+    _refit_times(credit)
     for name in _COST_FIELDS:
         price = credit.get(name)
         if isinstance(price, dict):
@@ -201,6 +210,25 @@ def credit_of(
         if isinstance(pricing, dict) and isinstance(pricing.get("vat_amount"), int | float):
             pricing["vat_amount"] = _negate(pricing["vat_amount"])
     return credit
+
+
+def _refit_times(record: dict[str, Any]) -> None:
+    """Rewrite the copied DateTimes as ``ocpi_time`` does (the same instant), so a credit
+    of a record made before DateTimes were cut to milliseconds is valid OCPI too."""
+
+    def fit(holder: dict[str, Any], *names: str) -> None:
+        for name in names:
+            if isinstance(holder.get(name), str):
+                holder[name] = ocpi_time(parse_utc(holder[name]))
+
+    fit(record, "start_date_time", "end_date_time")
+    for period in record.get("charging_periods") or ():
+        fit(period, "start_date_time")
+    for tariff in record.get("tariffs") or ():
+        fit(tariff, "last_updated")
+    pricing = (record.get("chargeops") or {}).get("pricing") or {}
+    for period in pricing.get("periods") or ():
+        fit(period, "start", "end")
 
 
 def _negate(value: Any) -> Any:
@@ -255,7 +283,8 @@ def _pricing_json(pricing: Pricing) -> dict[str, Any]:
         "vat_rate": str(pricing.vat_rate),
         "vat_amount": float(pricing.vat_amount),
         "session_fee": str(pricing.fee),
-        "rounding": f"half up to {pricing.places} decimals, once, on the totals",
+        "rounding": f"half up to {pricing.places} decimals, once, on the totals; "
+        "VAT on the rounded net",
         "periods": [
             {
                 "start": ocpi_time(p.start),

@@ -3,10 +3,13 @@
 Rounding rules (docs/finance.md "Pricing"):
 - Energy per period in Wh (0.001 kWh) and time in micro-hours, apportioned by largest
   remainder so the periods add up exactly to the session totals.
-- Costs are exact products of those period volumes and prices; the energy cost, the total
-  excluding VAT and the total including VAT are each rounded **once, at the end**, half up
-  to the currency's minor unit. Period costs shown are the rounded energy cost apportioned
-  over the periods, so they add up to it exactly. VAT amount = incl - excl.
+- Costs are exact products of those period volumes and prices; the energy cost and the
+  total excluding VAT are each rounded **once, at the end**, half up to the currency's
+  minor unit. Period costs shown are the rounded energy cost apportioned over the periods,
+  so they add up to it exactly.
+- VAT as on an invoice (EN 16931 BR-CO-17): VAT amount = round_half_up(rounded net x rate),
+  and the total including VAT = net + VAT amount, exactly. The breakdowns' amounts
+  including VAT (energy cost, fee) follow the same rule on their own rounded nets.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "apportion",
     "price_session",
     "round_money",
+    "vat_of",
 ]
 
 ENERGY_QUANTUM = Decimal("0.001")  # kWh: one watt-hour
@@ -81,6 +85,12 @@ class Pricing:
 def round_money(amount: Decimal, places: int) -> Decimal:
     """Round half up to ``places`` decimals (the currency's minor unit)."""
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def vat_of(net: Decimal, rate: Decimal, places: int) -> Decimal:
+    """VAT on an amount as an invoice states it (EN 16931 BR-CO-17): the rounded net
+    times the rate (a fraction), rounded half up to ``places`` decimals."""
+    return round_money(net * rate, places)
 
 
 def apportion(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> list[Decimal]:
@@ -135,7 +145,7 @@ def price_session(
     fee = tariff.session_fee if tariff else Decimal(0)
     energy_cost = round_money(exact_energy, places)
     total_excl = round_money(exact_energy + fee, places)
-    total_incl = round_money((exact_energy + fee) * (1 + vat), places)
+    vat_amount = vat_of(total_excl, vat, places)
     costs = apportion(energy_cost, exact, Decimal(1).scaleb(-places))
     periods = tuple(
         Period(
@@ -159,13 +169,13 @@ def price_session(
         hours=total_hours,
         parking_hours=sum(parking, Decimal(0)) if parking is not None else None,
         energy_cost=energy_cost,
-        energy_cost_incl=round_money(exact_energy * (1 + vat), places),
+        energy_cost_incl=energy_cost + vat_of(energy_cost, vat, places),
         fee=fee,
-        fee_incl=round_money(fee * (1 + vat), places),
+        fee_incl=fee + vat_of(fee, vat, places),
         total_excl=total_excl,
-        total_incl=total_incl,
+        total_incl=total_excl + vat_amount,
         vat_rate=vat,
-        vat_amount=total_incl - total_excl,
+        vat_amount=vat_amount,
         split=split,
     )
 
