@@ -181,16 +181,15 @@ def commands(block: Block) -> list[tuple[int, list[str]]]:
     return found
 
 
-def expand(argv: list[str]) -> list[str] | None:
-    """Optional parts kept, the first of alternatives taken; None if placeholders remain."""
+def expand(argv: list[str]) -> list[str]:
+    """Optional parts kept, the first of alternatives taken, a placeholder (``FILE``,
+    ``<id>``) given a stand-in value: the parser checks the shape, not the value."""
     out: list[str] = []
     for given in argv:
         word = given.strip("[]").split("|", 1)[0]
         if not word:
             continue
-        if PLACEHOLDER.search(word):
-            return None
-        out.append(word)
+        out.append("x" if PLACEHOLDER.search(word) else word)
     return out
 
 
@@ -211,8 +210,6 @@ def test_every_chargeops_command_in_the_docs_parses(
     block: Block, offset: int, argv: list[str]
 ) -> None:
     words = expand(argv)
-    if words is None:
-        pytest.skip(f"placeholders: chargeops {shlex.join(argv)}")
     try:
         build_parser().parse_args(words)
     except SystemExit as exc:
