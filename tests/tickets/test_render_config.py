@@ -10,7 +10,11 @@ import pytest
 import yaml
 
 from shared.config.loader import ConfigError, load_config
+from shared.events.catalogue import CATALOGUE, EventType
+from shared.notify.targets import KINDS
 from tests.support.cli import RunCli
+from tests.support.receivers import Seen
+from tests.tickets.vendors import Teams
 
 SECRETS: dict[str, dict[str, Any]] = {
     "pd": {"kind": "pagerduty", "routing_key": "PD-SECRET-KEY-1"},
@@ -31,6 +35,28 @@ SECRETS: dict[str, dict[str, Any]] = {
         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "headers": {"Authorization": "Bearer HEADER-SECRET-4"},
     },
+}
+
+
+# One target of every kind, named after it: the render matrix below covers them all.
+EVERY_KIND: dict[str, dict[str, Any]] = {
+    "webhook": SECRETS["hook"],
+    "pagerduty": SECRETS["pd"],
+    "opsgenie": {"kind": "opsgenie", "api_key": "GENIE-SECRET-5"},
+    "jira": SECRETS["jira"],
+    "servicenow": {
+        "kind": "servicenow",
+        "url": "https://acme.service-now.com",
+        "username": "svc",
+        "password": "SNOW-SECRET-6",
+    },
+    "zendesk": {
+        "kind": "zendesk",
+        "url": "https://acme.zendesk.com",
+        "email": "ops@example.com",
+        "api_token": "ZD-SECRET-7",
+    },
+    "teams": SECRETS["teams"],
 }
 
 
@@ -171,3 +197,81 @@ def test_secrets_never_appear_in_config_errors() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(text=yaml.safe_dump(doc), env={})
     assert "TOP-SECRET" not in str(caught.value)
+
+
+def test_every_kind_is_in_the_render_matrix() -> None:
+    assert set(EVERY_KIND) == set(KINDS)
+    assert all(EVERY_KIND[kind]["kind"] == kind for kind in KINDS)
+
+
+def _action(event_type: EventType, reminder: bool) -> str:
+    if event_type.alert == "open":
+        return "reminder" if reminder else "open"
+    return event_type.alert or "notify"
+
+
+def _assert_adaptive_card(body: Any) -> None:
+    """What the Teams Workflows trigger takes (the fake answers 202), and a valid card."""
+    seen = Seen("POST", "/workflows", {}, {}, json.dumps(body).encode())
+    assert Teams().answer(seen)[0] == 202
+    assert body["type"] == "message"
+    (attachment,) = body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard"
+    assert isinstance(card["version"], str)
+    assert card["version"]
+    assert isinstance(card["body"], list)
+    assert card["body"]
+    assert all(isinstance(element.get("type"), str) for element in card["body"])
+    heading = card["body"][0]
+    assert heading["type"] == "TextBlock"
+    assert heading["text"].strip()
+    for element in card["body"]:
+        if element["type"] == "FactSet":
+            assert element["facts"], "a card without facts"
+            for fact in element["facts"]:
+                assert isinstance(fact["title"], str)
+                assert fact["title"]
+                assert isinstance(fact["value"], str)
+
+
+# Every catalogued type, and the reminder of each type that opens an alert.
+RENDER_CASES = [pytest.param(t, False, id=t.name) for t in CATALOGUE] + [
+    pytest.param(t, True, id=f"{t.name}-reminder") for t in CATALOGUE if t.alert == "open"
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(("event_type", "reminder"), RENDER_CASES)
+def test_every_kind_renders_every_event_type(
+    tmp_path: Path, cli_main: RunCli, kind: str, event_type: EventType, reminder: bool
+) -> None:
+    """issue 13: a kind either renders a type (valid JSON) or never takes its action, so
+    it is never sent there; a template failing on a type it takes is a permanent failure
+    in delivery (Teams on every non-alert event, before)."""
+    config = _config(tmp_path, EVERY_KIND)
+    args = ["render", kind, event_type.name, "--config", str(config), "--json"]
+    result = cli_main(*args, *(["--reminder"] if reminder else []))
+    action = _action(event_type, reminder)
+    if action not in KINDS[kind].actions:
+        assert result.returncode == 2
+        assert f"takes no {action} notice" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    requests = json.loads(result.stdout)
+    assert requests
+    for request in requests:
+        assert not isinstance(request["body"], str), f"not JSON: {request['body']!r}"
+    if kind == "teams":
+        (request,) = requests
+        _assert_adaptive_card(request["body"])
+        facts = [
+            fact
+            for element in request["body"]["attachments"][0]["content"]["body"]
+            if element["type"] == "FactSet"
+            for fact in element["facts"]
+        ]
+        if event_type.alert is None:
+            assert {"title": "Event", "value": event_type.name} in facts
+        assert "nfc-1A2B3C4D" not in result.stdout  # no RFID tag in a chat channel
