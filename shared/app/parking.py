@@ -7,7 +7,7 @@ touches the ``parked`` log and its cursor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from shared.inbound.envelope import Envelope, Inbound
@@ -17,13 +17,13 @@ from shared.storage.schema import CURSOR_KIND, PARKED_LOG, Cursor
 if TYPE_CHECKING:
     from shared.app.compose import App
 
-__all__ = ["park", "parked_backlog", "unpark"]
+__all__ = ["park", "parked", "parked_backlog", "taken"]
 
 log = logging.getLogger("chargeops.ingest")
 
 
 def park(app: App, batch: Sequence[Inbound], reason: str) -> None:
-    """Keep messages we cannot process now; ``unpark`` feeds them in once we can."""
+    """Keep messages we cannot process now; the watchdog feeds them in once we can."""
     rows = []
     for message in batch:
         if not isinstance(message, Envelope):
@@ -40,19 +40,16 @@ def parked_backlog(store: Store) -> int:
     return store.head(PARKED_LOG) - (int(entry.value["seq"]) if entry else 0)
 
 
-def unpark(app: App, page: int = 500) -> int:
-    """Feed parked messages through ingest (watchdog); returns how many were taken.
-    Raises ConfigError while the configuration is still bad (they stay parked)."""
-    from shared.app.ingest import commit_with_retry, decode_all  # noqa: PLC0415
-
-    entry = app.store.get(CURSOR_KIND, Cursor.PARKED)
+def parked(store: Store, page: int = 500) -> Iterator[tuple[int, list[Envelope]]]:
+    """Parked messages not yet fed back in, a page at a time, each with the sequence
+    number to pass to ``taken`` once the page is committed."""
+    entry = store.get(CURSOR_KIND, Cursor.PARKED)
     after = int(entry.value["seq"]) if entry else 0
-    taken = 0
-    while rows := app.store.read(PARKED_LOG, after, page):
-        unit = app.ingest_unit()
-        batch = [Envelope.from_json(value) for _, value in rows]
-        commit_with_retry(unit, batch, decode_all(batch))
+    while rows := store.read(PARKED_LOG, after, page):
         after = rows[-1][0]
-        app.store.put(CURSOR_KIND, Cursor.PARKED, {"seq": after})
-        taken += len(rows)
-    return taken
+        yield after, [Envelope.from_json(value) for _, value in rows]
+
+
+def taken(store: Store, seq: int) -> None:
+    """Parked messages up to ``seq`` went in: move the cursor past them."""
+    store.put(CURSOR_KIND, Cursor.PARKED, {"seq": seq})

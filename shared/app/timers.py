@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.app.compose import App
-from shared.app.ingest import publish
-from shared.app.parking import unpark
+from shared.app.ingest import commit_with_retry, decode_all, publish
+from shared.app.parking import parked, taken
 from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Observation, StateId
 from shared.registry.repo import WantedLookups
@@ -39,6 +39,7 @@ __all__ = [
     "StepsFailed",
     "lookups",
     "refresh_registry",
+    "unpark",
     "uptime_report",
     "watchdog",
 ]
@@ -79,6 +80,17 @@ def watchdog(app: App) -> dict[str, Any]:
     if failed:
         raise StepsFailed(f"watchdog steps failed: {', '.join(failed)}")
     return report
+
+
+def unpark(app: App) -> int:
+    """Feed parked messages through ingest; returns how many were taken. Raises
+    ConfigError while the configuration is still bad (they stay parked)."""
+    count = 0
+    for seq, batch in parked(app.store):
+        commit_with_retry(app.ingest_unit(), batch, decode_all(batch))
+        taken(app.store, seq)
+        count += len(batch)
+    return count
 
 
 def lookups(app: App, limit: int = CHARGER_LOOKUPS) -> int:

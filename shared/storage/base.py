@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["ANY", "AlreadyExists", "Conflict", "Entry", "Store", "StoreError"]
+__all__ = ["ANY", "AlreadyExists", "Conflict", "Entry", "Store", "StoreConfigError", "StoreError"]
 
 
 class _Any:
@@ -36,6 +36,10 @@ Json = dict[str, Any]
 
 class StoreError(Exception):
     """A store operation failed for a reason the caller may handle."""
+
+
+class StoreConfigError(ValueError):
+    """The store cannot be opened as configured (names the setting)."""
 
 
 class AlreadyExists(StoreError):

@@ -6,13 +6,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.storage.base import Store
+from shared.storage.base import Store, StoreConfigError
 
 __all__ = ["StoreConfigError", "open_store"]
-
-
-class StoreConfigError(ValueError):
-    """The store cannot be opened as configured (names the setting)."""
 
 
 def open_store(state: str, env: Mapping[str, str] | None = None) -> Store:

@@ -37,7 +37,16 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from shared.storage.base import ANY, AlreadyExists, Conflict, Entry, Json, Store, StoreError
+from shared.storage.base import (
+    ANY,
+    AlreadyExists,
+    Conflict,
+    Entry,
+    Json,
+    Store,
+    StoreConfigError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -143,7 +152,6 @@ class TableStore(Store):
         """CHARGEOPS_STORAGE (endpoint URL -> managed identity, or a connection string),
         else AzureWebJobsStorage / AzureWebJobsStorage__tableServiceUri; CHARGEOPS_TABLE."""
         from shared.adapters.app_settings import SettingsError, storage_target  # noqa: PLC0415
-        from shared.storage.factory import StoreConfigError  # noqa: PLC0415
 
         try:
             target = storage_target(env)
