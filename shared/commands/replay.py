@@ -14,6 +14,7 @@ from shared.app.compose import open_local
 from shared.app.replay import InputError, ReplayOptions, replay
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
+from shared.config.loader import nothing_routed
 from shared.notify.targets import UnsupportedKind
 
 __all__ = ["progress_text", "register"]
@@ -45,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
     config = resolve_config(args, out)
+    # A zaptec-only config loads (registry refresh uses it) but delivers nothing: say so.
+    unrouted = nothing_routed(config)
+    if unrouted:
+        print(f"chargeops: warning: {args.config or 'config'}: {unrouted}", file=sys.stderr)
     store = resolve_store(args, out)
     app = open_local(config, store)
     # Each refused line is in rejected.jsonl and the summary: no log line per line here.

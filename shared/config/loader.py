@@ -27,16 +27,22 @@ from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.tickets.config import Alerting
 from shared.consumers.uptime.config import UptimeConfig
 from shared.notify.config import (
+    SECRET_FIELDS,
     TARGET_KINDS,
     Route,
     Silence,
     TargetConfig,
+    check_route_kinds,
 )
 from shared.zaptec.config import ZaptecConfig
 
-__all__ = ["Config", "ConfigError", "default_config", "load_config"]
+__all__ = ["Config", "ConfigError", "default_config", "load_config", "nothing_routed"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Keys whose value may not come from an empty variable: credentials (an empty one only
+# fails later, at the vendor, as a 401) and URLs. Any key under ``headers`` counts too.
+_CREDENTIALS = SECRET_FIELDS | {"token", "token_hash_key", "username", "email"}
+_MAX_ERRORS = 5  # validation errors listed in one message; the rest are counted
 
 
 class _Loader(yaml.SafeLoader):
@@ -79,6 +85,9 @@ class Config(ConfigModel):
                     raise ValueError(
                         f"routes[{i}].targets[{j}]: unknown target {name!r} (targets: {known})"
                     )
+        refused = check_route_kinds(self.routes, {n: t.kind for n, t in self.targets.items()})
+        if refused:
+            raise ValueError("; ".join(refused))
         return self
 
 
@@ -121,33 +130,118 @@ def load_config(
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: the top level must be a mapping")
-    raw = _substitute(raw, env, where, ())
+    missing: dict[str, list[str]] = {}
+    empty: dict[str, list[str]] = {}
+    raw = _substitute(raw, env, (), missing, empty)
+    if missing or empty:
+        raise ConfigError(f"{where}: {_variables_message(missing, empty)}")
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+        raise ConfigError(f"{where}: {_explain(exc)}") from None
 
 
-def _substitute(node: Any, env: Mapping[str, str], where: str, path: tuple[str, ...]) -> Any:
+def nothing_routed(config: Config) -> str | None:
+    """Why this configuration delivers no event to any target, or None when it routes.
+
+    Loading accepts such a document: a config with only ``zaptec`` (``registry refresh``)
+    or only ``finance`` is a real use. Commands that deliver say it on stderr instead.
+    """
+    if not config.targets:
+        return "no targets and no routes: no event is delivered to any target"
+    if not config.routes:
+        names = ", ".join(sorted(config.targets))
+        return f"no routes: no event is delivered (no route names targets {names})"
+    return None
+
+
+def _key(path: tuple[str, ...]) -> str:
+    return "".join(p if p.startswith("[") else ("." if i else "") + p for i, p in enumerate(path))
+
+
+_Uses = dict[str, list[str]]  # variable name -> the keys that use it, in document order
+
+
+def _substitute(
+    node: Any, env: Mapping[str, str], path: tuple[str, ...], missing: _Uses, empty: _Uses
+) -> Any:
+    """Replace every ``${NAME}``. Unset names go to ``missing``; empty ones used for a
+    credential or a URL go to ``empty`` (the caller reports them all at once)."""
     if isinstance(node, str):
 
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in env:
-                key = ".".join(path) or "(top level)"
-                raise ConfigError(f"{where}: {key}: environment variable {name} is not set")
+                _note(missing, name, path)
+                return m.group(0)
+            if not env[name] and _must_not_be_empty(path):
+                _note(empty, name, path)
             return env[name]
 
         return _VAR.sub(repl, node)
     if isinstance(node, dict):
-        return {k: _substitute(v, env, where, (*path, str(k))) for k, v in node.items()}
+        return {k: _substitute(v, env, (*path, str(k)), missing, empty) for k, v in node.items()}
     if isinstance(node, list):
-        return [_substitute(v, env, where, (*path, f"[{i}]")) for i, v in enumerate(node)]
+        return [_substitute(v, env, (*path, f"[{i}]"), missing, empty) for i, v in enumerate(node)]
     return node
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
+def _note(uses: _Uses, name: str, path: tuple[str, ...]) -> None:
+    keys = uses.setdefault(name, [])
+    key = _key(path) or "(top level)"
+    if key not in keys:
+        keys.append(key)
+
+
+def _must_not_be_empty(path: tuple[str, ...]) -> bool:
+    names = [p for p in path if not p.startswith("[")]
+    if not names:
+        return False
+    last = names[-1]
+    return (
+        "headers" in names[:-1]
+        or last in _CREDENTIALS
+        or last in {"url", "api_base"}
+        or last.endswith("_url")
+    )
+
+
+def _variables_message(missing: _Uses, empty: _Uses) -> str:
+    """One message for every unset variable and every empty one used where it cannot be.
+
+    A single problem keeps the key-first form every other error has.
+    """
+    if len(missing) + len(empty) == 1:
+        ((name, keys),) = (missing or empty).items()
+        problem = "is not set" if missing else "is empty (a credential or URL cannot be)"
+        return f"{', '.join(keys)}: environment variable {name} {problem}"
+    parts: list[str] = []
+    if missing:
+        parts.append(f"{_variables(missing)} not set: {_listed(missing)}")
+    if empty:
+        parts.append(f"{_variables(empty)} empty (a credential or URL cannot be): {_listed(empty)}")
+    return "; ".join(parts)
+
+
+def _variables(uses: _Uses) -> str:
+    return "environment variable" if len(uses) == 1 else "environment variables"
+
+
+def _listed(uses: _Uses) -> str:
+    return ", ".join(f"{name} ({', '.join(keys)})" for name, keys in uses.items())
+
+
+def _explain(exc: ValidationError) -> str:
+    """Every error (up to ``_MAX_ERRORS``) by key; unknown keys first, as a misspelt key
+    is usually also why a required one is "missing"."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    shown = [_one_error(err) for err in errors[:_MAX_ERRORS]]
+    if len(errors) > _MAX_ERRORS:
+        shown.append(f"and {len(errors) - _MAX_ERRORS} more")
+    return "; ".join(shown)
+
+
+def _one_error(err: Any) -> str:
     parts: list[str] = []
     for loc in err["loc"]:
         if isinstance(loc, int):
@@ -162,5 +256,4 @@ def _first_error(exc: ValidationError) -> str:
         msg = f"kind must be one of {', '.join(TARGET_KINDS)}"
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{key}: {msg}{more}" if key else f"{msg}{more}"
+    return f"{key}: {msg}" if key else msg

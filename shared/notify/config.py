@@ -19,6 +19,7 @@ from shared.notify.render import check_template
 
 __all__ = [
     "KNOWN_TYPES",
+    "NOTIFY_KINDS",
     "SECRET_FIELDS",
     "TARGET_KINDS",
     "JiraTarget",
@@ -32,6 +33,7 @@ __all__ = [
     "TeamsTarget",
     "WebhookTarget",
     "ZendeskTarget",
+    "check_route_kinds",
     "check_url",
 ]
 
@@ -168,6 +170,11 @@ TargetConfig = Annotated[
 # drops them from error paths (a union branch, not a key the user wrote).
 TARGET_KINDS = ("webhook", "pagerduty", "opsgenie", "jira", "servicenow", "zendesk", "teams")
 SECRET_FIELDS = frozenset({"secret", "routing_key", "api_key", "api_token", "password"})
+# Kinds that take a plain ``notify`` notice, i.e. render any event type; the others
+# (PagerDuty, Opsgenie, Jira, ServiceNow, Zendesk) take only an alert's open/close/
+# reminder. Equal to the ``actions`` of the target classes (a test keeps them so).
+NOTIFY_KINDS = frozenset({"webhook", "teams"})
+_ALERT_TYPES = frozenset(t.name for t in catalogue.alerting())
 
 
 class Route(ConfigModel):
@@ -186,3 +193,28 @@ class Silence(ConfigModel):
     def _ordered(self) -> Silence:
         check_period(self.starts, self.ends)
         return self
+
+
+def check_route_kinds(routes: list[Route], kinds: dict[str, str]) -> list[str]:
+    """Why routes send an event type to a target that cannot render it (empty: none).
+
+    Contract: every kind renders every event type routed to it, or the configuration
+    refuses the route. Only types a route names exactly are checked: a wildcard
+    (``charger.*``) or no ``types`` at all is a catch-all, and the alert-only kinds skip
+    the non-alert events it brings at delivery. ``kinds``: target name -> kind.
+    """
+    refused: list[str] = []
+    for i, route in enumerate(routes):
+        named = [(j, t) for j, t in enumerate(route.match.types or []) if not t.endswith("*")]
+        for name in route.targets:
+            kind = kinds.get(name)
+            if kind is None or kind in NOTIFY_KINDS:
+                continue
+            for j, event_type in named:
+                if event_type not in _ALERT_TYPES:
+                    refused.append(
+                        f"routes[{i}].match.types[{j}]: {event_type!r} is not an alert, and "
+                        f"target {name!r} ({kind}) takes alerts only; route it to a webhook "
+                        "or teams target"
+                    )
+    return refused
