@@ -162,12 +162,18 @@ class Ingest:
         return added
 
     def _enriched(self, raw: ChargerEvent) -> tuple[str, dict[str, Any]]:
-        """The event's CloudEvent, with site and serial from the registry when known."""
+        """The event's CloudEvent, with site, serial and names from the registry when known
+        (names stay None otherwise). None of these is part of the event id."""
         info = self.registry.lookup(raw.charger_id)
         ev = raw
         if info is not None:
             ev = raw.model_copy(
-                update={"site_id": info.site_id, "serial": raw.serial or info.serial}
+                update={
+                    "site_id": info.site_id,
+                    "serial": raw.serial or info.serial,
+                    "charger_name": info.name,
+                    "site_name": info.site_name,
+                }
             )
         return ev.id, cloudevent(ev)
 

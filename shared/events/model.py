@@ -39,7 +39,12 @@ def event_id(event_type: str, *parts: str) -> str:
 
 
 class ChargerEvent(BaseModel):
-    """Fields every charger and session event carries (the contract's common ``data``)."""
+    """Fields every charger and session event carries (the contract's common ``data``).
+
+    ``charger_name`` and ``site_name`` come from the registry at ingest (None when it does
+    not know them); like ``site_id`` and ``serial`` they are labels, never identity, so
+    they take no part in the event id.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     type: ClassVar[str]
@@ -47,6 +52,8 @@ class ChargerEvent(BaseModel):
     charger_id: str
     serial: str | None
     site_id: str | None = None
+    charger_name: str | None = None
+    site_name: str | None = None
     observed_at: UtcDateTime
 
     def identity(self) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,41 @@ def test_events_left_in_a_crashed_writers_outbox_are_published(tmp_path) -> None
     stored = crashed.get("charger", CHARGER)
     assert stored is not None
     assert not stored.value.get("outbox")
+
+
+def _session_and_fault(store: SqliteStore) -> list[dict[str, Any]]:
+    """A fault and a completed session of ``CHARGER``, as ingest commits them."""
+    ingest = worker(store)
+    for state_id, stamp, value in [
+        (-2, "2026-04-26T10:00:00", "1"),
+        (804, "2026-04-26T10:00:30", "4"),
+        (710, "2026-04-26T10:01:00", "3"),
+        (553, "2026-04-26T10:30:00", "4.2"),
+        (710, "2026-04-26T11:00:00", "1"),
+    ]:
+        ingest.feed(decode_line(line(state_id, stamp, value)), {"message_id": stamp})
+    ingest.commit()
+    ingest.advance_to(datetime(2026, 4, 26, 11, 3, tzinfo=UTC))
+    ingest.commit()
+    return [e for _, e in store.read("events")]
+
+
+def test_events_carry_registry_names_and_keep_their_ids(tmp_path) -> None:
+    """Charger and session events gain ``charger_name``/``site_name`` from the registry
+    (null when it does not know the charger); the names never change an event's id."""
+    known = SqliteStore(tmp_path / "known.sqlite3")
+    known.put("registry", CHARGER, {
+        "charger_id": CHARGER, "serial": "ZAP000123", "name": "Bay 3", "site_id": "s-1",
+        "site_name": "Oslo Garage", "time_zone": "Europe/Oslo",
+    })  # fmt: skip
+    named = _session_and_fault(known)
+    bare = _session_and_fault(SqliteStore(tmp_path / "unknown.sqlite3"))
+    assert {e["type"] for e in named} >= {"charger.fault.raised", "session.completed"}
+    assert [e["id"] for e in named] == [e["id"] for e in bare]
+    for event in named:
+        data = event["data"]
+        assert (data["charger_name"], data["site_name"]) == ("Bay 3", "Oslo Garage")
+        assert (data["serial"], data["site_id"]) == ("ZAP000123", "s-1")
+    for event in bare:
+        assert event["data"]["charger_name"] is None
+        assert event["data"]["site_name"] is None

@@ -119,7 +119,7 @@ def test_render_uses_the_targets_own_template(tmp_path: Path, run_cli: RunCli) -
     config = _config(tmp_path, {"pd": {**SECRETS["pd"], "template": str(template)}})
     result = run_cli("render", "pd", "charger.offline", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert '"summary": "EV Charger ZAP000123 offline"' in result.stdout
+    assert '"summary": "EV Bay 3 (ZAP000123) offline"' in result.stdout
 
 
 def test_render_usage_errors(tmp_path: Path, cli_main: RunCli) -> None:

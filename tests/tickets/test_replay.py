@@ -4,6 +4,7 @@ its ground truth) through ingest and the tickets consumer to every vendor fake."
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -117,6 +118,7 @@ def test_realistic_day_gives_one_create_and_one_close_per_ticket(
     assert {t["status"] for t in fleet.zendesk.tickets.values()} == {"solved"}
     assert len(fleet.teams.calls("POST")) == 2 * total
     assert len(fleet.webhook.ids_seen) == 2 * total  # redelivered ids are the same ids
+    _assert_named(fleet, sim_fleet)
     lines = [
         json.loads(x) for x in (tmp_path / "out" / "deliveries.jsonl").read_text().splitlines()
     ]
@@ -130,6 +132,33 @@ def test_realistic_day_gives_one_create_and_one_close_per_ticket(
     assert json.loads(again.stdout)["deliveries"] == {}
     after = sum(len(v.seen) for v in (fleet.pagerduty, fleet.jira, fleet.webhook, fleet.zendesk))
     assert after == before  # a second replay sends nothing
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _assert_named(fleet: Fleet, sim_fleet: Any) -> None:
+    """With the registry known, people read names: PagerDuty summaries, Jira summaries and
+    descriptions, Teams headings name chargers and sites; no UUID in any of them."""
+    sites = {s.site_id: s.name for s in sim_fleet.sites}
+    chargers = {c.charger_id: c.name for s in sim_fleet.sites for c in s.chargers}
+    triggers = [
+        s.json for s in fleet.pagerduty.calls("POST") if s.json["event_action"] == "trigger"
+    ]
+    for body in triggers:
+        summary, key = body["payload"]["summary"], body["dedup_key"]
+        assert not UUID.search(summary), summary
+        if key.startswith("chargeops/site/"):
+            assert summary.startswith(sites[key.split("/")[2]] + ": ")
+        else:
+            assert summary.startswith(chargers[key.split("/")[2]] + " (")
+    for issue in fleet.jira.issues.values():
+        assert not UUID.search(issue.fields["summary"])
+        text = issue.fields["description"]["content"][0]["content"][0]["text"]
+        assert any(name in text for name in sites.values())
+    for call in fleet.teams.calls("POST"):
+        heading = call.json["attachments"][0]["content"]["body"][0]["text"]
+        assert not UUID.search(heading), heading
 
 
 def test_silence_covers_the_site_outage(fleet: Fleet, tmp_path: Path, run_cli: RunCli) -> None:
@@ -184,6 +213,12 @@ def test_dead_target_loses_nothing_and_a_later_run_delivers_once(
     assert json.loads(second.stdout)["pending_deliveries"] == 0
     assert json.loads(second.stdout)["deliveries"] == {"hook": {"delivered": pending}}
     assert len(receiver.ids_seen) == pending
+    # no registry: no names in the events; titles fall back to serials
+    logged = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
+    events = [e for e in map(json.loads, logged) if e["type"].startswith(("charger.", "session."))]
+    assert events
+    assert all(e["data"]["charger_name"] is None for e in events)
+    assert all(e["data"]["site_name"] is None for e in events)
     assert set(receiver.ids_seen.values()) == {1}
     assert json.loads(third.stdout)["deliveries"] == {}
 

@@ -13,7 +13,7 @@ a resumed replay changes nothing and sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -166,7 +166,14 @@ class TicketsConsumer:
         )
         if started:
             assert site.outage_since is not None
-            site_event = _site_event("site.offline", site_id, site.outage_since, at, site.members)
+            names = {c: self._name_of(c) for c in site.members}
+            site_name = _first(
+                [(event.get("data") or {}).get("site_name")]
+                + [self._site_name_of(c) for c in sorted(site.members)]
+            )
+            site_event = _site_event(
+                "site.offline", site_id, site.outage_since, at, names, site_name
+            )
             site_key = condition_key("site", site_id)
             self._start(
                 site_key,
@@ -182,7 +189,7 @@ class TicketsConsumer:
                 held += self.repo.keys(prefix)
             self._hold(site, held, at)
         elif site.down:
-            self._join_site_alert(site, at)
+            self._join_site_alert(site, charger, (event.get("data") or {}).get("charger_name"))
             self._hold(site, [key], at)
         else:
             self.repo.save_site(site)
@@ -195,19 +202,36 @@ class TicketsConsumer:
         if not ended:
             return
         assert before.outage_since is not None
-        members = before.members
-        back = _site_event("site.online", site_id, before.outage_since, at, members)
+        alert = self.repo.get(condition_key("site", site_id))
+        known = (alert.event.get("data") or {}) if alert is not None else {}
+        names = known.get("charger_names") or {}
+        members = {c: names.get(c) for c in before.members}
+        site_name = known.get("site_name")
+        back = _site_event("site.online", site_id, before.outage_since, at, members, site_name)
         self._end(condition_key("site", site_id), at, back)
         for key in sorted(before.held):
             wait = rules.fault_hold if key.startswith("fault|") else rules.offline_grace
             self._save(lifecycle.release(self.repo.get(key), at + wait), key)
 
-    def _join_site_alert(self, site: sites.SiteState, at: datetime) -> None:
+    def _join_site_alert(self, site: sites.SiteState, charger: str, name: str | None) -> None:
         key = condition_key("site", site.site_id)
         alert = self.repo.get(key)
         if alert is not None and alert.status == "pending":
-            data = {**alert.event["data"], "chargers": sorted(site.members)}
+            names = {**(alert.event["data"].get("charger_names") or {}), charger: name}
+            names = {c: names.get(c) for c in sorted(site.members)}
+            data = {**alert.event["data"], "chargers": sorted(site.members), "charger_names": names}
             self.repo.save(key, alert.but(event={**alert.event, "data": data}))
+
+    def _member_data(self, charger: str) -> dict[str, Any]:
+        """The data of the event that started a charger's offline alert (names, serial)."""
+        alert = self.repo.get(condition_key("offline", charger))
+        return (alert.event.get("data") or {}) if alert is not None else {}
+
+    def _name_of(self, charger: str) -> str | None:
+        return self._member_data(charger).get("charger_name")
+
+    def _site_name_of(self, charger: str) -> str | None:
+        return self._member_data(charger).get("site_name")
 
     def _hold(self, site: sites.SiteState, keys: list[str], at: datetime) -> None:
         """Hold back what a site outage covers. Alerts already due by ``at`` fire first
@@ -318,16 +342,32 @@ class TicketsConsumer:
             raise DeliveryPending(f"{len(waiting)} notice(s) not delivered yet; retried later")
 
 
+def _first(values: list[str | None]) -> str | None:
+    return next((v for v in values if v), None)
+
+
 def _site_event(
-    kind: str, site_id: str, since: datetime, at: datetime, members: frozenset[str]
+    kind: str,
+    site_id: str,
+    since: datetime,
+    at: datetime,
+    members: Mapping[str, str | None] | Collection[str],
+    site_name: str | None = None,
 ) -> dict[str, Any]:
-    """A site alert's CloudEvent: made for notices only, never written to the event log."""
+    """A site alert's CloudEvent: made for notices only, never written to the event log.
+    ``members`` maps each charger to its registry name (None when unknown; a plain
+    collection of ids knows no names); names are labels, not part of the id."""
+    if not isinstance(members, Mapping):
+        members = dict.fromkeys(members)
     data: dict[str, Any] = {
         "site_id": site_id,
+        "site_name": site_name,
         "offline_since": format_utc(since),
         "observed_at": format_utc(at),
         "chargers": sorted(members),
+        "charger_names": {c: members[c] for c in sorted(members)},
         "charger_id": None,
+        "charger_name": None,
     }
     if kind == "site.online":
         data.update(online_at=format_utc(at), offline_seconds=(at - since).total_seconds())

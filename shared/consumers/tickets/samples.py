@@ -29,7 +29,14 @@ SAMPLE_REFS: dict[str, dict[str, Any]] = {
     "servicenow": {"sys_id": "9d385017c611228701d22104cc95c371", "number": "INC0010123"},
     "zendesk": {"id": 35436},
 }
-_COMMON: dict[str, Any] = {"charger_id": CHARGER, "serial": SERIAL, "site_id": SITE}
+CHARGER_NAME, SITE_NAME = "Bay 3", "Oslo Garage"
+_COMMON: dict[str, Any] = {
+    "charger_id": CHARGER,
+    "serial": SERIAL,
+    "site_id": SITE,
+    "charger_name": CHARGER_NAME,
+    "site_name": SITE_NAME,
+}
 _FAULT: dict[str, Any] = {
     "fault_code": "RELAY_WELDED",
     "ocpp_error_code": "PowerSwitchFailure",
@@ -67,8 +74,10 @@ def _site_events() -> tuple[dict[str, Any], dict[str, Any]]:
     ]
     base: dict[str, Any] = {
         "site_id": SITE,
+        "site_name": SITE_NAME,
         "offline_since": format_utc(START),
         "chargers": chargers,
+        "charger_names": dict(zip(chargers, (CHARGER_NAME, "Bay 4", None), strict=True)),
     }
     opened = envelope(
         type="site.offline",
@@ -76,7 +85,12 @@ def _site_events() -> tuple[dict[str, Any], dict[str, Any]]:
         source=f"chargeops/site/{SITE}",
         subject=SITE,
         time=START,
-        data={**base, "charger_id": None, "observed_at": format_utc(START)},
+        data={
+            **base,
+            "charger_id": None,
+            "charger_name": None,
+            "observed_at": format_utc(START),
+        },
     )
     data = {
         **opened["data"],
@@ -133,6 +147,8 @@ def sample_notice(target: str, kind: str, event_type: str, *, reminder: bool = F
 
 def _plain(event_type: str) -> dict[str, Any]:
     data: dict[str, Any] = {**_COMMON, "observed_at": format_utc(END)}
+    if not event_type.startswith(("charger.", "session.")):  # names: charger/session data
+        del data["charger_name"], data["site_name"]
     if event_type == "session.completed":
         data.update(
             session_id="b2f1c0de-0000-4000-8000-000000000001",

@@ -1,7 +1,10 @@
 """The ``alert`` templates see: plain strings and numbers describing one notice. No I/O.
 
 Every key is always present (None when it does not apply), so user templates running
-with StrictUndefined can test values without tripping over missing keys.
+with StrictUndefined can test values without tripping over missing keys. Titles and
+summaries name chargers and sites as people know them (registry names, carried in the
+event data); without a name a charger is its serial, then its id, and a site its id.
+Ids stay where machines read them (dedup keys, details).
 """
 
 from __future__ import annotations
@@ -33,8 +36,12 @@ def view(alert: Alert, action: str, at: datetime, reminder: int | None = None) -
     episode = ticket.episode if ticket else str(alert.event.get("id"))
     ended = alert.ended_at if action == "close" else None
     chargers = list(data.get("chargers") or [])
-    who = data.get("serial") or data.get("charger_id")
-    title, summary = _texts(alert.kind, data, who, chargers, started)
+    names = data.get("charger_names") or {}
+    charger_names = [names.get(c) for c in chargers]
+    who = charger_label(data)
+    site = site_label(data)
+    members = [n or c for c, n in zip(chargers, charger_names, strict=True)]
+    title, summary = _texts(alert.kind, data, who, site, members, started)
     details = {
         "charger_id": data.get("charger_id"),
         "serial": data.get("serial"),
@@ -55,9 +62,14 @@ def view(alert: Alert, action: str, at: datetime, reminder: int | None = None) -
         "charger_id": data.get("charger_id"),
         "serial": data.get("serial"),
         "site_id": data.get("site_id"),
+        "charger_name": data.get("charger_name"),
+        "site_name": data.get("site_name"),
+        "charger_label": who if data.get("charger_id") else None,
+        "site_label": site if data.get("site_id") else None,
         "fault_code": data.get("fault_code"),
         "ocpp_error_code": data.get("ocpp_error_code"),
         "chargers": chargers,
+        "charger_names": charger_names,
         "charger_count": len(chargers),
         "since": format_utc(started),
         "started_at": format_utc(started),
@@ -75,28 +87,42 @@ def view(alert: Alert, action: str, at: datetime, reminder: int | None = None) -
     }
 
 
+def charger_label(data: dict[str, Any]) -> str:
+    """``Bay 3 (ZAP000123)``, ``Bay 3``, or ``Charger ZAP000123`` / ``Charger <id>``."""
+    name, serial = data.get("charger_name"), data.get("serial")
+    if name:
+        return f"{name} ({serial})" if serial and serial != name else str(name)
+    return f"Charger {serial or data.get('charger_id')}"
+
+
+def site_label(data: dict[str, Any]) -> str:
+    """``Oslo Garage``, or ``site <id>`` / ``unknown site``."""
+    if data.get("site_name"):
+        return str(data["site_name"])
+    return f"site {data['site_id']}" if data.get("site_id") else "unknown site"
+
+
 def _texts(
-    kind: str, data: dict[str, Any], who: Any, chargers: list[str], started: datetime
+    kind: str, data: dict[str, Any], who: str, site: str, members: list[str], started: datetime
 ) -> tuple[str, str]:
-    site = data.get("site_id") or "unknown"
     since = format_utc(started)
     if kind == "fault":
         code, ocpp = data.get("fault_code"), data.get("ocpp_error_code")
         return (
-            f"Charger {who}: fault {code} ({ocpp})",
-            f"Charger {who} (id {data.get('charger_id')}, site {site}) reports {code} "
+            f"{who}: fault {code} ({ocpp})",
+            f"{who} (id {data.get('charger_id')}, {site}) reports {code} "
             f"(OCPP {ocpp}), severity {data.get('severity')}, since {since}.",
         )
     if kind == "site":
         return (
-            f"Site {site}: {len(chargers)} chargers offline",
-            f"{len(chargers)} chargers of site {site} went offline together since {since}: "
-            + ", ".join(chargers)
+            f"{site[:1].upper() + site[1:]}: {len(members)} chargers offline",
+            f"{len(members)} chargers of {site} went offline together since {since}: "
+            + ", ".join(members)
             + ". Their own alerts are held back while the site is down.",
         )
     return (
-        f"Charger {who} offline",
-        f"Charger {who} (id {data.get('charger_id')}, site {site}) has been offline since {since}.",
+        f"{who} offline",
+        f"{who} (id {data.get('charger_id')}, {site}) has been offline since {since}.",
     )
 
 
