@@ -9,24 +9,33 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["format_utc", "parse_duration", "parse_utc", "utc_second"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "format_utc", "parse_duration", "parse_utc", "utc_second"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # what a charger, a capture or a config can mean
+
+
 def parse_utc(text: str) -> datetime:
     """Parse a Zaptec/ISO timestamp into an aware UTC datetime; ValueError if not one.
 
     A date alone is refused: an observation without a time of day is not an observation.
+    So is a year outside 2000-2100: a reset charger clock sends .NET's ``DateTime.MinValue``
+    (year 1), and such values overflow on conversion and cannot be written back as RFC 3339.
     """
     if len(text) < 16 or text[10] not in "Tt ":
         raise ValueError(f"not a timestamp: {text[:40]!r}")
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp out of range: {text[:40]!r}") from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"timestamp outside {FIRST_YEAR}-{LAST_YEAR}: {text[:40]!r}")
+    return value
 
 
 _SECONDS: dict[str, datetime] = {}
@@ -58,11 +67,10 @@ def utc_second(text: str) -> datetime | None:
 
 
 def format_utc(value: datetime) -> str:
-    """RFC 3339 in UTC with ``Z``; microseconds only when present (stable output)."""
-    value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC with ``Z``; microseconds only when present (stable output). The
+    year always has four digits (``strftime("%Y")`` writes year 1 as ``1``)."""
+    value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
 
 
 def parse_duration(value: str | int | float | timedelta) -> timedelta:

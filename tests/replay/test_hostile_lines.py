@@ -1,0 +1,48 @@
+"""Lines a broken or hostile charger sends: each becomes a rejection or an ignore, the
+run completes, and the state it leaves lets every later run complete too (issue 17)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.cli import RunCli
+
+CHARGER = "4b0c2a8e-3f1d-4c5e-9a7b-1d2e3f4a5b6c"
+
+
+def frame(state_id: int, stamp: str, value: str | None = "1") -> str:
+    return json.dumps(
+        {
+            "ChargerId": CHARGER,
+            "StateId": state_id,
+            "Timestamp": stamp,
+            "ValueAsString": value,
+            "DeviceId": "ZAP000123",
+        }
+    )
+
+
+def test_a_reset_clock_is_refused_and_does_not_wedge_the_state(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    lines = [
+        frame(-2, "2026-04-26T10:00:00Z", "1"),
+        frame(150, "0001-01-01T00:00:00"),  # telemetry from a reset clock (.NET MinValue)
+        frame(-2, "0001-01-01T00:00:00", "0"),  # an IsOnline from the same reset clock
+        frame(804, "9999-12-31T23:59:59-05:00", "1"),  # overflows when made UTC
+        frame(-2, "2026-04-26T10:05:00Z", "1"),
+    ]
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("\n".join(lines) + "\n")
+    first = run_cli("replay", str(capture), "--json", "--quiet")
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    rejected = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
+    assert sorted(r["line"] for r in rejected) == [3, 4]
+    assert {r["reason"] for r in rejected} == {"invalid_timestamp"}
+    for line in (out / "events.jsonl").read_text().splitlines():
+        assert not json.loads(line)["time"].startswith(("0001", "9999"))
+    again = run_cli("replay", str(capture), "--json", "--quiet")  # the state is still usable
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["events"] == {}
