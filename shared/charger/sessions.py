@@ -36,6 +36,10 @@ __all__ = [
 DISCONNECTED = 1
 ACTIVE_MODES = frozenset({2, 3, 5})  # Requesting, Charging, Finished (no 4)
 KEEP_COMPLETED = 20
+# Physical bounds at the edge: a session of 350 kW for 48 h is 16,800 kWh; beyond 100,000
+# a value is a broken meter or a hostile frame, and pricing cannot quantize it (1e30).
+MAX_SESSION_KWH = 100_000.0
+MAX_723_CHARS = 256 * 1024  # a CompletedSession with hourly signed readings stays far below
 LATE_723 = "late_completed_session"  # a 723 for a session already completed as derived
 _SESSION_NS = uuid.UUID("0b8f6b3e-2f0e-4d55-a8a6-6c1f7e0d9c42")
 
@@ -91,7 +95,7 @@ def session_energy(state: ChargerState, obs: Observation, rules: Detection) -> T
         kwh = -1.0
     if kwh is None:
         return Transition(state, outcome=NO_VALUE)
-    if not kwh >= 0 or kwh == float("inf"):
+    if not 0 <= kwh <= MAX_SESSION_KWH:  # also NaN and infinity
         return Transition(state, outcome=Rejection("invalid_value", f"553 value {obs.value!r}"))
     at = obs.timestamp
     current = state.session
@@ -209,26 +213,47 @@ def _match_ended(
     return None
 
 
+def _no_constant(name: str) -> float:
+    """NaN and Infinity are not JSON: refuse them rather than carry them into events."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: it could never be written out
+        return False
+    return True
+
+
 def _parse_723(value: str | None) -> dict[str, Any] | Rejection:
     if not value:
         return Rejection("invalid_completed_session", "CompletedSession without a value")
+    if len(value) > MAX_723_CHARS:
+        return Rejection(
+            "invalid_completed_session", f"{len(value)} characters (at most {MAX_723_CHARS})"
+        )
     try:
-        data = json.loads(value)
-    except ValueError as exc:
+        data = json.loads(value, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
         return Rejection("invalid_completed_session", f"not JSON: {str(exc)[:120]}")
     if not isinstance(data, dict):
         return Rejection("invalid_completed_session", "not a JSON object")
     sid = data.get("SessionId")
     if not isinstance(sid, str) or not sid:
         return Rejection("invalid_completed_session", "SessionId missing")
+    if len(sid) > 200 or not sid.isprintable() or not _utf8(sid):
+        return Rejection("invalid_completed_session", f"SessionId {sid[:40]!r} is not an id")
     try:
         data["start"] = parse_utc(str(data["StartDateTime"]))
         data["end"] = parse_utc(str(data["EndDateTime"]))
         data["energy"] = float(data.get("Energy") or 0.0)
     except (KeyError, TypeError, ValueError) as exc:
         return Rejection("invalid_completed_session", f"bad or missing field: {exc}")
-    if not data["energy"] >= 0 or data["end"] < data["start"]:
-        return Rejection("invalid_completed_session", "negative energy or end before start")
+    if not 0 <= data["energy"] <= MAX_SESSION_KWH or data["end"] < data["start"]:
+        return Rejection(
+            "invalid_completed_session", "energy out of range (0-100,000 kWh) or end before start"
+        )
     return data
 
 

@@ -46,3 +46,40 @@ def test_a_reset_clock_is_refused_and_does_not_wedge_the_state(
     again = run_cli("replay", str(capture), "--json", "--quiet")  # the state is still usable
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["events"] == {}
+
+
+def completed(energy: str, session_id: str = "s-1") -> str:
+    """A CompletedSession (723) whose JSON value carries ``energy`` as written."""
+    value = (
+        '{"SessionId": ' + json.dumps(session_id) + ', "StartDateTime": "2026-04-26T09:00:00Z",'
+        ' "EndDateTime": "2026-04-26T09:30:00Z", "Energy": ' + energy + "}"
+    )
+    return frame(723, "2026-04-26T09:30:01Z", value)
+
+
+def test_impossible_energies_and_malformed_sessions_are_refused_not_billed(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    lines = [
+        frame(553, "2026-04-26T09:10:00Z", "1e30"),  # pricing could not quantize this
+        frame(553, "2026-04-26T09:11:00Z", "Infinity"),
+        completed("1e30", "s-big"),
+        completed("Infinity", "s-inf"),  # not JSON: never written into events.jsonl
+        completed("1e400", "s-overflow"),
+        frame(723, "2026-04-26T09:30:02Z", nested),  # nested thousands deep
+        completed("4.2", "\ud800"),  # a lone surrogate cannot be written out
+        completed("4.2", "s-good"),
+    ]
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    first = run_cli("replay", str(capture), "--json", "--quiet")
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    rejected = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
+    assert sorted(r["line"] for r in rejected) == [1, 2, 3, 4, 5, 6, 7]
+    events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
+    sessions = [e["data"] for e in events if e["type"] == "session.completed"]
+    assert [s["energy_kwh"] for s in sessions] == [4.2]  # only the good one is billed
+    again = run_cli("replay", str(capture), "--json", "--quiet")
+    assert again.returncode == 0, again.stderr
