@@ -8,6 +8,7 @@ Warnings (804) bit that turns on/off gives one fault raised/cleared; sessions li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -161,15 +162,25 @@ def _come_online(state: ChargerState, at: datetime) -> Transition:
     return Transition(replace(state, online=True, offline_since=None, offline_cause=None), (event,))
 
 
+# Warnings is a 64-bit mask (real bits end at 2^55): ASCII decimal or 0x-hex only, so a
+# frame of 4,000 digits (or Arabic-Indic digits, or "1_0") cannot raise thousands of faults.
+_WARNINGS = re.compile(r"0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20}")
+
+
+def _mask(value: str) -> int | None:
+    text = value.strip()
+    if not _WARNINGS.fullmatch(text):
+        return None
+    mask = int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+    return mask if mask < 1 << 64 else None
+
+
 def _warnings(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
     if obs.value is None:
         return Transition(state, outcome=NO_VALUE)
-    try:
-        mask = int(obs.value, 16) if obs.value.lower().startswith("0x") else int(obs.value)
-    except ValueError:
-        mask = -1
-    if mask < 0:
-        return Transition(state, outcome=Rejection("invalid_value", f"Warnings {obs.value!r}"))
+    mask = _mask(obs.value)
+    if mask is None:
+        return Transition(state, outcome=Rejection("invalid_value", f"Warnings {obs.value[:40]!r}"))
     family = family_of(state.device_type, state.serial)
     raised: dict[int, datetime] = dict(state.raised)
     events: list[ChargerEvent] = []

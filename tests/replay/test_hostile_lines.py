@@ -83,3 +83,26 @@ def test_impossible_energies_and_malformed_sessions_are_refused_not_billed(
     assert [s["energy_kwh"] for s in sessions] == [4.2]  # only the good one is billed
     again = run_cli("replay", str(capture), "--json", "--quiet")
     assert again.returncode == 0, again.stderr
+
+
+def test_a_warnings_mask_beyond_64_bits_raises_no_fault_at_all(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """One frame of "0x" and 64 f's would have raised 256 faults (256 pages)."""
+    lines = [
+        frame(804, "2026-04-26T09:00:00Z", "0x" + "f" * 64),
+        frame(804, "2026-04-26T09:00:01Z", "9" * 4000),
+        frame(804, "2026-04-26T09:00:02Z", "\u0663"),  # an Arabic-Indic 3: int() would take it
+        frame(804, "2026-04-26T09:00:03Z", "1_0"),
+        frame(804, "2026-04-26T09:00:04Z", "0x8"),  # a real one: bit 3
+    ]
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = run_cli("replay", str(capture), "--json", "--quiet")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    rejected = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
+    assert sorted(r["line"] for r in rejected) == [1, 2, 3, 4]
+    events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
+    raised = [e for e in events if e["type"] == "charger.fault.raised"]
+    assert len(raised) == 1
