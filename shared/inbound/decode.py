@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from shared.inbound.nbfx import NbfxError, string_content
-from shared.inbound.normalize import decode_fields
+from shared.inbound.normalize import GUID, decode_fields
 from shared.inbound.observations import ACTIONABLE, ZERO_CHARGER, Decoded, Ignored, Rejection, Seen
 from shared.timestamps import parse_utc
 
@@ -27,7 +27,8 @@ __all__ = ["MAX_LINE", "decode_body", "decode_line"]
 MAX_LINE = 1 << 20  # 1 MiB: a capture line longer than this is not a Zaptec frame
 _json_loads = orjson.loads
 _ZAPTEC_ORDER = re.compile(
-    rb'"ChargerId":"([0-9A-Za-z-]+)","StateId":(-?\d{1,9}),"Timestamp":"([^"]{0,40})"'
+    rb'"ChargerId":"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})",'
+    rb'"StateId":(-?\d{1,9}),"Timestamp":"([^"]{0,40})"'
 )
 
 
@@ -106,6 +107,8 @@ def _telemetry(text: bytes, received_at: datetime | None) -> Seen | Ignored | No
     charger_id = text[c + 13 : stop].decode("ascii", "replace").lower()
     if charger_id == ZERO_CHARGER:
         return Ignored("zero_charger")
+    if not GUID.match(charger_id):
+        return None  # the full parse says why it is refused
     t = text.find(b'"Timestamp":"')
     stamp = None
     if t >= 0:

@@ -23,9 +23,9 @@ from shared.inbound.observations import (
 )
 from shared.timestamps import parse_utc
 
-__all__ = ["decode_fields"]
+__all__ = ["GUID", "decode_fields"]
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
 def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
@@ -47,6 +47,8 @@ def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
         return Ignored("zero_charger")
     stamp = obj.get("Timestamp")
     if state_id not in ACTIONABLE:
+        if not GUID.match(charger_id):  # telemetry too: a made-up charger could go "offline"
+            return Rejection("invalid_charger_id", f"ChargerId {charger_id[:60]!r} is not a GUID")
         return Seen(charger_id.lower(), stamp if isinstance(stamp, str) else None, received_at)
     return _observation(obj, state_id, charger_id, stamp, received_at)
 
@@ -54,7 +56,7 @@ def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
 def _observation(
     obj: dict[str, Any], state_id: int, charger_id: str, stamp: object, received_at: datetime | None
 ) -> Decoded:
-    if not _GUID.match(charger_id):
+    if not GUID.match(charger_id):
         return Rejection("invalid_charger_id", f"ChargerId {charger_id[:60]!r} is not a GUID")
     if not isinstance(stamp, str):
         return Rejection("missing_field" if stamp is None else "invalid_timestamp", "Timestamp")

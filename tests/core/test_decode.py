@@ -82,9 +82,18 @@ def test_all_zero_charger_is_ignored_not_rejected() -> None:
     assert decode_line(json.dumps(obs(ChargerId=zero))) == Ignored("zero_charger")
 
 
-def test_telemetry_is_only_a_sighting_and_skips_validation() -> None:
-    got = decode_line(json.dumps(obs(StateId=513, ChargerId="NOT-A-GUID", Timestamp="bad")))
-    assert got == Seen("not-a-guid", "bad")
+def test_telemetry_is_only_a_sighting_but_its_charger_must_be_a_guid() -> None:
+    """A sighting carries no value we act on, but its charger id must be real: a made-up
+    one would become a charger that later "goes offline" and pages someone (issue 17)."""
+    guid = "4B0C2A8E-3F1D-4C5E-9A7B-1D2E3F4A5B6C"
+    got = decode_line(json.dumps(obs(StateId=513, ChargerId=guid, Timestamp="bad")))
+    assert got == Seen(guid.lower(), "bad")
+    for bad in ("NOT-A-GUID", "\u2603\u202e\u0000evil", "a" * 10_000):
+        refused = decode_line(json.dumps(obs(StateId=513, ChargerId=bad)))
+        assert isinstance(refused, Rejection)
+        assert refused.code == "invalid_charger_id"
+        body = json.dumps(obs(StateId=513, ChargerId=bad), separators=(",", ":")).encode()
+        assert decode_body(body) == refused  # the fast path for bus bodies agrees
 
 
 def test_optional_fields_may_be_missing() -> None:
