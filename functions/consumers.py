@@ -4,7 +4,9 @@ Sessions are on (session id = charger id), so a charger's events arrive in order
 at a time. The host completes a message when the function returns and abandons it when
 it raises; ``consume`` raises when a delivery for the event failed, so Service Bus brings
 the message back (delivery count + 1) until our subscription dead-letters it after
-``maxDeliveryCount``; ``chargeops dlq replay`` resubmits it once the cause is fixed.
+``maxDeliveryCount``; ``chargeops dlq replay`` resubmits it once the cause is fixed. A
+message that is not our CloudEvent can never be delivered: ``admit`` keeps it in the
+store with its reason (``chargeops dlq peek``) and the function completes it at once.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ def finance(msg: func.ServiceBusMessage, context: func.Context) -> None:
 
 
 def _consume(subscription: str, msg: func.ServiceBusMessage, context: func.Context) -> None:
-    from shared.adapters.servicebus import decode_event  # noqa: PLC0415
     from shared.adapters.telemetry import correlate  # noqa: PLC0415
     from shared.app.consume import consume  # noqa: PLC0415
+    from shared.app.quarantine import admit  # noqa: PLC0415
 
     with correlate(
         invocation_id=context.invocation_id,
@@ -53,6 +55,17 @@ def _consume(subscription: str, msg: func.ServiceBusMessage, context: func.Conte
         message_id=msg.message_id,
         charger_id=msg.session_id,
     ):
-        event = decode_event(msg.get_body())  # BadEvent: abandoned, then dead-lettered
+        app = current()
+        event = admit(
+            app.store,
+            subscription,
+            msg.get_body(),
+            message_id=str(msg.message_id),
+            session_id=msg.session_id,
+            delivery_count=msg.delivery_count or 1,
+            now=app.now(),
+        )
+        if event is None:
+            return  # not ours: kept with its reason, completed at once
         with correlate(event_id=event["id"]):
-            consume(current(), subscription, event, delivery_count=msg.delivery_count or 1)
+            consume(app, subscription, event, delivery_count=msg.delivery_count or 1)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.telemetry import redact
 from shared.app.parking import parked_backlog
+from shared.app.quarantine import recent_count
 from shared.events.log import EventLog
 from shared.storage.base import Store
 from shared.storage.meta import MetaRecords
@@ -124,6 +125,13 @@ def _records(store: Store, now: datetime, health: Health, policy: Policy | None)
     health.details["parked"] = parked
     if parked:
         health.problem(f"{parked} Zaptec messages parked (configuration error?)")
+    undecodable = recent_count(store, now)
+    health.details["undecodable_last_day"] = undecodable
+    if undecodable:
+        health.problem(
+            f"{undecodable} messages on our topic were not our CloudEvents in the last day "
+            "(see chargeops dlq peek --state ...)"
+        )
     health.details["watchdog"] = meta.get(Meta.WATCHDOG)
 
 

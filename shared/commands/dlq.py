@@ -8,6 +8,11 @@ from the CloudEvent id, so what a target already took is not sent again. The cop
 new message id (``<id>:replay:<seq>``), since the topic's duplicate detection would drop
 the original id, and keeps session, type and properties, so the same subscription takes it.
 
+Messages on our topic that are not our CloudEvents never reach a dead-letter queue: the
+consumers keep them in the state with their reason and complete them at once
+(``shared.app.quarantine``). ``peek`` lists them too (``--source store`` for only those);
+they cannot be replayed, there is nothing to deliver.
+
 Zaptec's own subscription has a dead-letter queue too, but it is Zaptec's, not ours.
 """
 
@@ -202,6 +207,14 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="replay: show, do not resubmit")
     p.add_argument("--namespace", metavar="FQNS", help="<name>.servicebus.windows.net")
+    p.add_argument(
+        "--source",
+        choices=["bus", "store", "all"],
+        default="all",
+        help="peek: the subscriptions' dead-letter queues (bus), the messages that were "
+        "not our CloudEvents, kept in the state (store; use --state table in Azure), or "
+        "both (default)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON lines")
     add_common(p)
     p.set_defaults(handler=run)
@@ -212,6 +225,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max < 1:
         raise UsageError("--max: must be at least 1")
+    if args.action == "peek" and args.source in ("store", "all"):
+        print(f"{_peek_kept(args)} kept in the state (not our CloudEvents)", file=sys.stderr)
+        if args.source == "store":
+            return 0
+    total = 0
     env = dict(os.environ)
     try:
         target = BusTarget(args.namespace) if args.namespace else bus_target(env)
@@ -224,7 +242,6 @@ def run(args: argparse.Namespace) -> int:
 
     from shared.adapters.servicebus import open_client  # noqa: PLC0415
 
-    total = 0
     with open_client(target) as client:
         for consumer in chosen:
             receiver = client.get_subscription_receiver(
@@ -266,3 +283,26 @@ def _print(letters: list[DeadLetter], args: argparse.Namespace) -> None:
                 f"{letter.subscription}\t#{letter.sequence_number}\t{letter.event_type}\t"
                 f"{letter.session_id}\t{letter.reason}: {letter.description}"
             )
+
+
+def _peek_kept(args: argparse.Namespace) -> int:
+    """Messages the consumers kept because they were not our CloudEvents."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from shared.app.quarantine import kept  # noqa: PLC0415
+    from shared.commands.common import resolve_store  # noqa: PLC0415
+
+    store = resolve_store(args, Path("out"))
+    try:
+        found = kept(store, args.max)
+    finally:
+        store.close()
+    for item in found:
+        if args.json:
+            print(json.dumps({"source": "store", **asdict(item)}))
+        else:
+            print(
+                f"{item.subscription}\tkept {item.at}\t{item.message_id}\t"
+                f"{item.session_id}\tnot our CloudEvent: {item.reason} ({item.size} bytes)"
+            )
+    return len(found)

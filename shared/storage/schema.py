@@ -36,6 +36,7 @@ __all__ = [
     "REGISTRY_WANTED_KIND",
     "REJECTIONS_LOG",
     "SINK_KIND",
+    "UNDECODABLE_LOG",
     "ZAPTEC_STATE_KIND",
     "Cursor",
     "Meta",
@@ -50,6 +51,7 @@ ALERT_APPLIED_LOG: Final = "alertapplied"  # events the alert lifecycle took  (t
 LEDGER_LOG: Final = "ledger"  # finance records in order  (finance.ledger)
 FINANCE_REJECTED_LOG: Final = "finance_rejected"  # sessions finance refused  (finance.ledger)
 OUTAGES_LOG: Final = "outages"  # closed outage intervals  (uptime.ledger)
+UNDECODABLE_LOG: Final = "undecodable"  # topic messages not our CloudEvent  (app.quarantine)
 
 # -- record families (kind -> key -> value) -------------------------------------------
 CHARGER_KIND: Final = "charger"  # per-charger state machine state  (storage.charger_states)
