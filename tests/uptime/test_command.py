@@ -29,9 +29,12 @@ FIELDS = ("uptime_percent", "outage_minutes", "excluded_minutes", "outage_count"
           "longest_outage_minutes")  # fmt: skip
 
 
+EPOCH = "1777777777"  # SOURCE_DATE_EPOCH: 2026-05-03T03:09:37Z, so two runs print the same
+
+
 def report(run_cli: RunCli, replayed: Replayed, *extra: str) -> str:
     args = ("--state", str(replayed.state), "--config", str(replayed.config))
-    done = run_cli("report", "uptime", *DAY, *args, *extra)
+    done = run_cli("report", "uptime", *DAY, *args, *extra, env={"SOURCE_DATE_EPOCH": EPOCH})
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -57,7 +60,8 @@ def test_site_filter_csv_and_table(run_cli: RunCli, replayed: Replayed) -> None:
     rows = list(csv.DictReader(io.StringIO(report(run_cli, replayed, "--format", "csv",
                                                   "--site", SITE_B))))  # fmt: skip
     assert [(r["scope"], r["charger_id"]) for r in rows] == [
-        ("charger", charger(3)), ("charger", charger(4)), ("site", ""), ("fleet", "")
+        ("charger", charger(3)), ("charger", charger(4)), ("site", ""), ("fleet", ""),
+        ("outage", charger(3)), ("outage", charger(4)),
     ]  # fmt: skip
     assert rows[2]["uptime_percent"] == str(round((2880 - 180) / 2880 * 100, 4))
     table = report(run_cli, replayed)
@@ -105,3 +109,72 @@ def test_unknown_site_and_bad_config_exit_2(cli_main: RunCli, replayed: Replayed
     assert done.returncode == 2
     assert "uptime.exclusions" in done.stderr
     assert "reason" in done.stderr
+
+
+def test_json_lists_every_outage_in_the_sites_local_time(
+    run_cli: RunCli, replayed: Replayed
+) -> None:
+    """The registry puts both sites in Europe/Oslo (CEST, UTC+2 in April): the default
+    ``--tz site`` shows local times, and each outage has its own row."""
+    doc = json.loads(report(run_cli, replayed, "--json"))
+    assert doc["generated_at"] == "2026-05-03T03:09:37Z"
+    assert doc["time_zone"] == "site"
+    assert {s["time_zone"] for s in doc["sites"]} == {"Europe/Oslo"}
+    rows = [
+        (o["charger_id"], o["cause"], o["detail"], o["start"], o["start_local"], o["end_local"],
+         o["minutes"], o["excluded_minutes"], o["open"])
+        for o in doc["outages"]
+    ]  # fmt: skip
+    assert rows == [
+        # charger 3: from 23:00 on the 25th, clipped to the window's start
+        (charger(3), "offline", "is_online", "2026-04-26T00:00:00Z", "2026-04-26 02:00:00 CEST",
+         "2026-04-26 03:00:00 CEST", 60.0, 0.0, False),
+        # charger 1: offline 10-11 inside the silence; the fault 10:30-11:30 half inside it
+        (charger(1), "offline", "is_online", "2026-04-26T10:00:00Z", "2026-04-26 12:00:00 CEST",
+         "2026-04-26 13:00:00 CEST", 60.0, 60.0, False),
+        (charger(1), "fault", "RELAY_WELDED", "2026-04-26T10:30:00Z", "2026-04-26 12:30:00 CEST",
+         "2026-04-26 13:30:00 CEST", 60.0, 30.0, False),
+        # charger 4: from 22:00, never back: counted to the window's end
+        (charger(4), "offline", "is_online", "2026-04-26T22:00:00Z", "2026-04-27 00:00:00 CEST",
+         "2026-04-27 02:00:00 CEST", 120.0, 0.0, True),
+    ]  # fmt: skip
+    assert {o["site"] for o in doc["outages"]} == {"Site A", "Site B"}
+    assert doc == json.loads(report(run_cli, replayed, "--format", "json"))  # one shape
+
+
+def test_tz_overrides_every_site_and_a_bad_zone_is_a_usage_error(
+    run_cli: RunCli, cli_main: RunCli, replayed: Replayed
+) -> None:
+    doc = json.loads(report(run_cli, replayed, "--json", "--tz", "UTC"))
+    assert doc["time_zone"] == "UTC"
+    assert doc["outages"][1]["start_local"] == "2026-04-26 10:00:00 UTC"
+    rows = list(csv.DictReader(io.StringIO(report(run_cli, replayed, "--format", "csv",
+                                                  "--tz", "America/New_York"))))  # fmt: skip
+    outage = [r for r in rows if r["scope"] == "outage"]
+    assert [(r["name"], r["start_local"], r["outage_minutes"]) for r in outage][1] == (
+        "Charger 1",
+        "2026-04-26 06:00:00 EDT",
+        "60.0",
+    )
+    assert {r["time_zone"] for r in outage} == {"America/New_York"}
+    done = cli_main("report", "uptime", *DAY, "--state", str(replayed.state), "--tz", "Mars/Base")
+    assert done.returncode == 2
+    assert "--tz: 'Mars/Base' is not an IANA time zone" in done.stderr
+
+
+def test_table_pages_marks_below_target_in_words_and_lists_outages(
+    run_cli: RunCli, replayed: Replayed
+) -> None:
+    table = report(run_cli, replayed, "--top", "1")
+    assert "Generated 2026-05-03T03:09:37Z; local times in each site's own zone" in table
+    # the worst charger, then one row for the other three: (4320 - (150 - 60)) / 4320
+    charger_rows = table.split("\n\n")[2].splitlines()[2:]
+    assert charger_rows[0].startswith("Charger 4")
+    assert charger_rows[0].endswith("BELOW")
+    assert charger_rows[1].startswith("(3 more chargers)")
+    assert f"{(4320 - 90) / 4320 * 100:.3f}" in charger_rows[1]
+    assert len(charger_rows) == 2
+    outages = table.split("\n\n")[3]
+    assert outages.startswith("Outages: 4 (the 1 longest; --top 0 lists all)")
+    assert "2026-04-27 00:00 CEST" not in outages  # seconds shown: 00:00:00
+    assert "2026-04-27 00:00:00 CEST  2026-04-27 02:00:00 CEST (open)" in outages

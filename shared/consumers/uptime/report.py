@@ -1,5 +1,6 @@
 """The uptime report: the outage ledger, the charger list and the config turned into
-figures per charger, per site and for the fleet, plus a daily series per site.
+figures per charger, per site and for the fleet, a daily series per site (days of the
+site's own zone, or of ``--tz``) and the list of outages.
 
 Which chargers appear: every charger the state knows (seen by ingest, listed by the
 registry, or in the ledger), so a charger without outages shows 100 %. Sites and names
@@ -11,12 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from shared.config.loader import Config
 from shared.consumers.uptime.exclusions import Excluder
 from shared.consumers.uptime.ledger import OutageLedger
+from shared.consumers.uptime.local import SITE, day_starts, zone
 from shared.consumers.uptime.method import (
     FORMULA,
     METHOD,
@@ -27,6 +29,7 @@ from shared.consumers.uptime.method import (
     minutes,
     sum_totals,
 )
+from shared.consumers.uptime.outage_list import OutageRow, outage_rows
 from shared.consumers.uptime.outages import FAULT, Outage
 from shared.registry.repo import RegistryRecords
 from shared.storage.base import Store
@@ -64,13 +67,23 @@ class UptimeReport:
     sites: dict[str, Totals]  # by site id ("" = unknown site)
     site_names: dict[str, str | None]
     fleet: Totals
-    days: dict[str, list[SiteDay]]  # per site, one entry per UTC day of the window
+    days: dict[str, list[SiteDay]]  # per site, one entry per local day of the window
+    zones: dict[str, str]  # the zone each site's times are shown in ("" = no site)
+    outages: list[OutageRow]  # counted outages in the window, oldest first
+    time_zone: str = SITE  # --tz: "site" (each site's own) or one zone for all
+    generated_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def tz(self, site_id: str | None) -> tzinfo:
+        return zone(self.zones.get(site_id or NO_SITE))
 
     def as_json(self) -> dict[str, Any]:
-        """The ``--format json`` document (contract: from, to, method, chargers, sites)."""
+        """The ``--format json`` document (contract: from, to, method, chargers, sites;
+        added: generated_at, time_zone, each site's time_zone, outages)."""
         return {
             "from": format_utc(self.since),
             "to": format_utc(self.until),
+            "generated_at": format_utc(self.generated_at),
+            "time_zone": self.time_zone,
             "method": METHOD,
             "formula": FORMULA,
             "unit": "minutes",
@@ -97,10 +110,12 @@ class UptimeReport:
                     "chargers": sum(1 for i, _ in self.chargers if (i.site_id or NO_SITE) == site),
                     **_figures(t),
                     "below_target": t.uptime_percent < self.target_percent,
+                    "time_zone": self.zones.get(site, "UTC"),
                 }
                 for site, t in sorted(self.sites.items())
             ],
             "fleet": {"chargers": len(self.chargers), **_figures(self.fleet)},
+            "outages": [o.as_json(self.tz(o.site_id)) for o in self.outages],
         }
 
 
@@ -123,6 +138,8 @@ def build_report(
     *,
     site: str | None = None,
     catch_up: bool = True,
+    tz: str = SITE,
+    generated_at: datetime | None = None,
 ) -> UptimeReport:
     """Bring the ledger level with the event log (unless told not to), then compute."""
     ledger = OutageLedger(store)
@@ -142,7 +159,9 @@ def build_report(
             )
     if site is not None:
         known = {k: v for k, v in known.items() if v.site_id == site}
-    return compute(config, list(known.values()), found, since, until)
+    return compute(
+        config, list(known.values()), found, since, until, tz=tz, generated_at=generated_at
+    )
 
 
 def compute(
@@ -151,15 +170,19 @@ def compute(
     found: list[Outage],
     since: datetime,
     until: datetime,
+    *,
+    tz: str = SITE,
+    generated_at: datetime | None = None,
 ) -> UptimeReport:
-    """Figures from chargers and outages alone (pure)."""
+    """Figures from chargers and outages alone (pure). ``tz`` is ``site`` (each site's
+    zone from the registry, UTC when unknown) or one zone name for every site."""
     counted = frozenset(config.uptime.outage_faults)
     by_charger: dict[str, list[Outage]] = defaultdict(list)
     for o in found:
         if o.cause != FAULT or o.detail in counted:
             by_charger[o.charger_id].append(o)
-    zones = {c.charger_id: c.time_zone for c in chargers}
-    excluder = Excluder(config, since, until, zones.get)
+    charger_zones = {c.charger_id: c.time_zone for c in chargers}
+    excluder = Excluder(config, since, until, charger_zones.get)
     rows = []
     for info in sorted(chargers, key=lambda c: (c.site_id or NO_SITE, c.charger_id)):
         mine = [_with_site(o, info.site_id) for o in by_charger[info.charger_id]]
@@ -167,15 +190,32 @@ def compute(
         rows.append((info, fig))
     per_site: dict[str, list[ChargerFigures]] = defaultdict(list)
     names: dict[str, str | None] = {}
+    zones: dict[str, str] = {}
     for info, fig in rows:
         per_site[info.site_id or NO_SITE].append(fig)
         names.setdefault(info.site_id or NO_SITE, info.site_name)
-    starts = _day_starts(since, until)
-    spans = list(zip(starts, [*starts[1:], until], strict=True))
-    series = {
-        s: [SiteDay(lo, _day_totals(figs, lo, hi)) for lo, hi in spans]
-        for s, figs in per_site.items()
-    }
+        if tz != SITE:
+            zones[info.site_id or NO_SITE] = tz
+        elif info.time_zone and zone(info.time_zone) is not UTC:
+            zones.setdefault(info.site_id or NO_SITE, info.time_zone)
+        else:
+            zones.setdefault(info.site_id or NO_SITE, "UTC")
+    series = {}
+    for s, figs in per_site.items():
+        starts = day_starts(since, until, zone(zones[s]))
+        spans = zip(starts, [*starts[1:], until], strict=True)
+        series[s] = [SiteDay(lo, _day_totals(figs, lo, hi)) for lo, hi in spans]
+    listed = []
+    for info, fig in rows:
+        site_key = info.site_id or NO_SITE
+        listed += outage_rows(
+            fig,
+            label=info.name or info.serial or info.charger_id,
+            site_name=info.site_name,
+            zone_name=zones[site_key],
+            since=since,
+            until=until,
+        )
     return UptimeReport(
         since=since,
         until=until,
@@ -186,6 +226,10 @@ def compute(
         site_names=names,
         fleet=sum_totals(f.totals for _, f in rows),
         days=series,
+        zones=zones,
+        outages=sorted(listed, key=lambda o: (o.start, o.charger, o.cause, o.detail)),
+        time_zone=tz,
+        generated_at=generated_at or datetime.now(UTC).replace(microsecond=0),
     )
 
 
@@ -201,16 +245,6 @@ def _day_totals(figs: list[ChargerFigures], lo: datetime, hi: datetime) -> Total
     down = sum((down_in(f, lo, hi) for f in figs), timedelta(0))
     window = (hi - lo) * len(figs)
     return Totals(window, down, timedelta(0), 0, timedelta(0))
-
-
-def _day_starts(since: datetime, until: datetime) -> list[datetime]:
-    """UTC day boundaries covering the window (the first may start mid-day)."""
-    out, day = [since], since.replace(hour=0, minute=0, second=0, microsecond=0)
-    day += timedelta(days=1)
-    while day < until:
-        out.append(day)
-        day += timedelta(days=1)
-    return out
 
 
 def known_chargers(store: Store) -> dict[str, ChargerInfo]:
