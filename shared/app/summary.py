@@ -24,6 +24,9 @@ class Summary:
     out: str
     state: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # finance records this run made that a human should check first: total, by reason code
+    under_review: int = 0
+    review_reasons: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of_run(
@@ -69,6 +72,10 @@ class Summary:
             "peak_rss_mb": self.peak_rss_mb,
             "out": self.out,
             "state": self.state,
+            "records_under_review": {
+                "total": self.under_review,
+                "by_reason": dict(sorted(self.review_reasons.items())),
+            },
             **self.extra,
         }
 
@@ -86,6 +93,11 @@ class Summary:
         for target, statuses in self.deliveries.items():
             parts = ", ".join(f"{s} {n:,}" for s, n in statuses.items())
             lines.append(f"  {target:<28}{parts}")
+        if self.under_review:
+            lines.append(
+                f"finance records under review {self.under_review:>4,}"
+                + _breakdown(dict(sorted(self.review_reasons.items())))
+            )
         if self.pending_deliveries:
             lines.append(f"  pending, retried on the next run: {self.pending_deliveries:,}")
         rate = f" ({self.read / self.seconds:,.0f} msgs/s)" if self.seconds > 0 else ""

@@ -7,22 +7,29 @@ completed from what the bus said, marked ``derived``. Real quirks handled here: 
 721/722 at session end (CC PR #425), a new 721 without a disconnect (cable moved to another
 car, evcc #25027), a 721 before its 710, a late 723 matched by id or by start time
 (finance.md pitfall 1), and a 723 repeated.
+
+A 723 that arrives after its session was completed as derived, within ``LATE_723_WINDOW``
+of the session's end, becomes one ``session.corrected`` (the vendor's energy, token and
+signed data; finance credits the derived record and rebills). Later than that, or for a
+session the charger no longer remembers, it is counted ``late_completed_session`` and
+left to ``chargeops reconcile``.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.charger.model import ChargerState, CompletedRef, EndedSession, OpenSession
 from shared.charger.transition import DUPLICATE, NO_VALUE, Detection, Transition
-from shared.events.model import SessionCompleted
+from shared.events.model import SessionCompleted, SessionCorrected
+from shared.inbound.completed import MAX_SESSION_KWH
+from shared.inbound.completed import parse_completed as _parse_723
 from shared.inbound.observations import Observation, Rejection
 from shared.inbound.ocmf import OcmfError, parse_ocmf
-from shared.timestamps import format_utc, parse_utc
+from shared.timestamps import format_utc
 
 __all__ = [
     "complete_due",
@@ -36,11 +43,8 @@ __all__ = [
 DISCONNECTED = 1
 ACTIVE_MODES = frozenset({2, 3, 5})  # Requesting, Charging, Finished (no 4)
 KEEP_COMPLETED = 20
-# Physical bounds at the edge: a session of 350 kW for 48 h is 16,800 kWh; beyond 100,000
-# a value is a broken meter or a hostile frame, and pricing cannot quantize it (1e30).
-MAX_SESSION_KWH = 100_000.0
-MAX_723_CHARS = 256 * 1024  # a CompletedSession with hourly signed readings stays far below
-LATE_723 = "late_completed_session"  # a 723 for a session already completed as derived
+LATE_723 = "late_completed_session"  # a 723 for a derived session, past the window
+LATE_723_WINDOW = timedelta(hours=48)  # after the session's end: a late 723 still corrects
 _SESSION_NS = uuid.UUID("0b8f6b3e-2f0e-4d55-a8a6-6c1f7e0d9c42")
 
 
@@ -123,7 +127,9 @@ def completed_session(state: ChargerState, obs: Observation, rules: Detection) -
     sid, start = parsed["SessionId"], parsed["start"]
     earlier = next((c for c in state.completed if c.session_id == sid), None)
     if earlier is not None:
-        return Transition(state, outcome=LATE_723 if earlier.derived else DUPLICATE)
+        if earlier.derived:
+            return _correct_derived(state, obs, parsed, earlier)
+        return Transition(state, outcome=DUPLICATE)
     tracked: OpenSession | None = None
     ended = list(state.ended)
     index = _match_ended(ended, sid, start, rules)
@@ -134,8 +140,13 @@ def completed_session(state: ChargerState, obs: Observation, rules: Detection) -
         session.session_id == sid or abs(session.started_at - start) <= rules.match_tolerance
     ):
         tracked, session = session, None
-    elif any(abs(c.started_at - start) <= rules.match_tolerance for c in state.completed):
-        return Transition(state, outcome=LATE_723)  # its derived completion was already sent
+    else:  # a session already completed under another id, matched by its start time
+        near = [c for c in state.completed if abs(c.started_at - start) <= rules.match_tolerance]
+        if near:
+            derived = next((c for c in near if c.derived), None)
+            if derived is None:
+                return Transition(state, outcome=LATE_723)
+            return _correct_derived(state, obs, parsed, derived)
     event = _event_from_723(state, obs, parsed, tracked)
     refs = [CompletedRef(sid, start)]
     if tracked is not None and tracked.session_id and tracked.session_id != sid:
@@ -147,6 +158,25 @@ def completed_session(state: ChargerState, obs: Observation, rules: Detection) -
         completed=(*state.completed, *refs)[-KEEP_COMPLETED:],
     )
     return Transition(state, (event,))
+
+
+def _correct_derived(
+    state: ChargerState, obs: Observation, data: dict[str, Any], derived: CompletedRef
+) -> Transition:
+    """A 723 for a session completed as derived: ``session.corrected`` within the window,
+    once (the derived reference is replaced, so a repeat is a duplicate)."""
+    if obs.timestamp - data["end"] > LATE_723_WINDOW:
+        return Transition(state, outcome=LATE_723)
+    completed = _event_from_723(state, obs, data, None)
+    event = SessionCorrected(
+        **{k: getattr(completed, k) for k in SessionCompleted.model_fields},
+        corrects=derived.session_id,
+    )
+    refs = [r for r in state.completed if r is not derived]
+    refs.append(CompletedRef(data["SessionId"], data["start"]))
+    if derived.session_id != data["SessionId"]:
+        refs.append(CompletedRef(derived.session_id, derived.started_at))
+    return Transition(replace(state, completed=tuple(refs[-KEEP_COMPLETED:])), (event,))
 
 
 def complete_due(state: ChargerState, now: datetime) -> Transition:
@@ -211,50 +241,6 @@ def _match_ended(
         if abs(e.session.started_at - start) <= rules.match_tolerance:
             return i
     return None
-
-
-def _no_constant(name: str) -> float:
-    """NaN and Infinity are not JSON: refuse them rather than carry them into events."""
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: it could never be written out
-        return False
-    return True
-
-
-def _parse_723(value: str | None) -> dict[str, Any] | Rejection:
-    if not value:
-        return Rejection("invalid_completed_session", "CompletedSession without a value")
-    if len(value) > MAX_723_CHARS:
-        return Rejection(
-            "invalid_completed_session", f"{len(value)} characters (at most {MAX_723_CHARS})"
-        )
-    try:
-        data = json.loads(value, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
-        return Rejection("invalid_completed_session", f"not JSON: {str(exc)[:120]}")
-    if not isinstance(data, dict):
-        return Rejection("invalid_completed_session", "not a JSON object")
-    sid = data.get("SessionId")
-    if not isinstance(sid, str) or not sid:
-        return Rejection("invalid_completed_session", "SessionId missing")
-    if len(sid) > 200 or not sid.isprintable() or not _utf8(sid):
-        return Rejection("invalid_completed_session", f"SessionId {sid[:40]!r} is not an id")
-    try:
-        data["start"] = parse_utc(str(data["StartDateTime"]))
-        data["end"] = parse_utc(str(data["EndDateTime"]))
-        data["energy"] = float(data.get("Energy") or 0.0)
-    except (KeyError, TypeError, ValueError) as exc:
-        return Rejection("invalid_completed_session", f"bad or missing field: {exc}")
-    if not 0 <= data["energy"] <= MAX_SESSION_KWH or data["end"] < data["start"]:
-        return Rejection(
-            "invalid_completed_session", "energy out of range (0-100,000 kWh) or end before start"
-        )
-    return data
 
 
 def _event_from_723(

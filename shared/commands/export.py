@@ -17,6 +17,7 @@ from shared.commands.common import (
     resolve_config,
     resolve_store,
 )
+from shared.commands.progress import Feedback
 from shared.consumers.finance.export import row_of, select, totals, write_csv, write_jsonl
 from shared.consumers.finance.ledger import Ledger
 from shared.consumers.finance.sites import SiteResolver
@@ -47,6 +48,7 @@ def register(sub: Any) -> None:
         help="end, exclusive: YYYY-MM-DD (UTC midnight) or an RFC 3339 time",
     )
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    p.add_argument("--json", action="store_true", help="the same as --format jsonl")
     p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument(
         "--by",
@@ -57,19 +59,27 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--totals-row", action="store_true", help="CSV only: append a TOTAL row per currency"
     )
+    p.add_argument(
+        "--bom",
+        action="store_true",
+        help="CSV only: start with a UTF-8 byte order mark (Excel then reads UTF-8)",
+    )
     add_common(p)
     p.set_defaults(handler=run)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     since, until = date_window(args.since, args.until)
+    if args.json:
+        args.format = "jsonl"
     out_dir = Path("out")
     require_state(args, out_dir)
     config = resolve_config(args, out_dir)
     store = resolve_store(args, out_dir)
     try:
         ledger = Ledger(store, config.finance, SiteResolver(config.finance, None))
-        records = select(ledger.journal(), since, until, by=args.by)
+        with Feedback("export", unit="records read") as feedback:
+            records = select(feedback.counted(ledger.journal()), since, until, by=args.by)
     finally:
         store.close()
     rows = [row_of(r, config.finance.places) for r in records]
@@ -104,22 +114,27 @@ def _write(
             )  # fmt: skip
             rows = [*rows, total]
     if args.output is None:
-        _emit(args.format, rows, records, sys.stdout)
+        _emit(args.format, rows, records, sys.stdout, bom=args.bom)
         return
     target = Path(args.output)
     tmp = target.with_name(target.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8", newline="") as f:
-            _emit(args.format, rows, records, f)
+            _emit(args.format, rows, records, f, bom=args.bom)
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"--output {args.output}: cannot write ({exc.strerror})") from None
 
 
 def _emit(
-    fmt: str, rows: list[dict[str, str]], records: list[dict[str, Any]], out: IO[str]
+    fmt: str,
+    rows: list[dict[str, str]],
+    records: list[dict[str, Any]],
+    out: IO[str],
+    *,
+    bom: bool = False,
 ) -> None:
     if fmt == "csv":
-        write_csv(rows, out)
+        write_csv(rows, out, bom=bom)
     else:
         write_jsonl(rows[: len(records)], records, out)

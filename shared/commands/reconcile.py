@@ -16,11 +16,12 @@ from shared.app.compose import App, open_local
 from shared.app.output_files import FileSink
 from shared.cli import UsageError
 from shared.commands.common import add_common, date_window, parse_day, resolve_config, resolve_store
+from shared.commands.progress import Feedback
 from shared.config.loader import Config
 from shared.consumers.finance.eosvolt import EosvoltAuthError, EosvoltClient
 from shared.consumers.finance.history import EosvoltHistory, HistorySource, ZaptecHistory
 from shared.consumers.finance.ledger import Ledger
-from shared.consumers.finance.reconcile import reconcile
+from shared.consumers.finance.reconcile import Report, reconcile
 from shared.consumers.finance.sites import SiteResolver
 from shared.notify.targets import UnsupportedKind
 from shared.registry.view import RegistryView
@@ -49,6 +50,11 @@ def register(sub: Any) -> None:
     p.add_argument("--at", metavar="TIME", help="time of the change (default: now, UTC)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the backfills, credits and rebills it would make; write and send nothing",
+    )
+    p.add_argument(
         "--out",
         metavar="DIR",
         help="also bring DIR/events.jsonl and DIR/deliveries.jsonl up to date (otherwise the "
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.config or 'config'}: {exc}") from None
         source = _source(args.vendor, config, store, app)
         sites = SiteResolver(config.finance, RegistryView(store))
-        ledger = Ledger(store, config.finance, sites)
+        ledger = Ledger(store, config.finance, sites, dry_run=args.dry_run)
         who = args.actor or f"chargeops reconcile {args.vendor}"
         try:
             report = reconcile(
@@ -80,14 +86,50 @@ def run(args: argparse.Namespace) -> int:
             )
         except (EosvoltAuthError, ZaptecAuthError) as exc:
             raise UsageError(f"{args.vendor}: {exc}") from None
-        for event in report.events:
-            deliverer.route(event)
-        if args.out:
-            _flush(store, out)
+        if not args.dry_run:
+            with Feedback("reconcile", total=len(report.events), unit="events sent") as feedback:
+                for event in report.events:
+                    deliverer.route(event)
+                    feedback.advance()
+            if args.out:
+                _flush(store, out)
     finally:
         app.close()
+    if args.dry_run:
+        print(json.dumps(_dry(report)) if args.json else _dry_text(report))
+        return 0
     print(json.dumps(report.as_json()) if args.json else report.as_text())
     return 0
+
+
+def _dry(report: Report) -> dict[str, Any]:
+    """The report plus every record the run would make (nothing was written)."""
+    would = [
+        {
+            "record_id": e["data"]["id"],
+            "kind": e["chargeops"]["kind"],
+            "session_id": e["chargeops"]["session_id"],
+            "replaces": e["chargeops"].get("replaces"),
+            "total_incl_vat": e["data"]["total_cost"].get("incl_vat"),
+            "currency": e["data"]["currency"],
+            "why": e["chargeops"]["change"]["why"],
+        }
+        for e in report.events
+    ]
+    return {**report.as_json(), "dry_run": True, "would_write": would}
+
+
+def _dry_text(report: Report) -> str:
+    lines = [report.as_text(), "dry run: nothing was written or sent; it would write:"]
+    for r in _dry(report)["would_write"]:
+        back = f" (replaces {r['replaces']})" if r["replaces"] else ""
+        lines.append(
+            f"  {r['kind']:<6} {r['record_id']}  session {r['session_id']}  "
+            f"{r['total_incl_vat']} {r['currency']}{back}: {r['why']}"
+        )
+    if len(lines) == 2:
+        lines.append("  nothing")
+    return "\n".join(lines)
 
 
 def _source(vendor: str, config: Config, store: Store, app: App) -> HistorySource:

@@ -109,6 +109,9 @@ CATALOGUE: tuple[EventType, ...] = (
     EventType("charger.offline", CHARGER, "a charger went offline or silent", alert="open"),
     EventType("charger.online", CHARGER, "an offline charger is back", alert="close"),
     EventType("session.completed", SESSION, "a charging session ended (energy, auth, OCMF)"),
+    EventType(
+        "session.corrected", SESSION, "a late CompletedSession (723) corrects a derived session"
+    ),
     EventType("registry.charger.added", REGISTRY, "a charger appeared in the registry"),
     EventType("registry.charger.removed", REGISTRY, "a charger left the registry"),
     EventType("registry.charger.changed", REGISTRY, "a tracked charger field changed"),

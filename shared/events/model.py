@@ -24,6 +24,7 @@ __all__ = [
     "FaultCleared",
     "FaultRaised",
     "SessionCompleted",
+    "SessionCorrected",
     "UtcDateTime",
     "cloudevent",
     "event_id",
@@ -135,9 +136,27 @@ class SessionCompleted(ChargerEvent):
         return (self.session_id,)
 
 
+class SessionCorrected(SessionCompleted):
+    """A CompletedSession (723) that arrived after its session had been completed from
+    bus data (``derived``): the vendor's own energy, token and signed data, so finance
+    credits the derived record and rebills (docs/finance.md "Corrections"). A separate
+    type keeps "one ``session.completed`` per session"; ``corrects`` names the session
+    id the derived completion had."""
+
+    type: ClassVar[str] = "session.corrected"
+    corrects: str
+
+
 EVENT_TYPES: dict[str, type[ChargerEvent]] = {
     cls.type: cls
-    for cls in (FaultRaised, FaultCleared, ChargerOffline, ChargerOnline, SessionCompleted)
+    for cls in (
+        FaultRaised,
+        FaultCleared,
+        ChargerOffline,
+        ChargerOnline,
+        SessionCompleted,
+        SessionCorrected,
+    )
 }
 
 

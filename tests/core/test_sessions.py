@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.charger.sessions import LATE_723
+from shared.charger.sessions import LATE_723, LATE_723_WINDOW
 from shared.inbound.observations import Observation
 from tests.core.builders import Run, completed, o
 from tests.support.builders import at
@@ -66,10 +66,23 @@ def test_without_723_the_session_is_derived_after_the_settle_wait() -> None:
     assert ev.start_estimated is False
 
 
-def test_a_723_after_the_derived_completion_adds_nothing() -> None:
+def test_a_723_after_the_derived_completion_corrects_it_once() -> None:
+    """issue 14: a late 723 is the vendor's own record (energy, token, OCMF): one
+    session.corrected for finance's credit + rebill, still one session.completed."""
+    late = completed(SID, 1, 120, 12.5, auth="nfc-04A1B2", signed=OCMF)
     run = Run().feed(session_frames()).until(at(130))
-    run.feed([o(723, 131, completed(SID, 1, 120, 12.5))])
+    run.feed([o(723, 131, late), o(723, 140, late)])
     assert len(run.of("session.completed")) == 1
+    [fix] = run.of("session.corrected")
+    assert (fix.session_id, fix.corrects, fix.derived) == (SID, SID, False)
+    assert (fix.auth_token, fix.signed_data, fix.energy_kwh) == ("nfc-04A1B2", OCMF, 12.5)
+    assert run.outcomes[-1] == "duplicate"  # the repeat adds nothing
+
+
+def test_a_723_later_than_the_window_is_left_to_reconcile() -> None:
+    run = Run().feed(session_frames()).until(at(130))
+    run.feed([o(723, 120 + LATE_723_WINDOW.total_seconds() + 1, completed(SID, 1, 120, 12.5))])
+    assert run.of("session.corrected") == []
     assert run.outcomes[-1] == LATE_723
 
 

@@ -96,7 +96,8 @@ def test_the_rendered_filters_and_the_docs_that_quote_them() -> None:
 def test_the_lists_now_read_from_the_catalogue_kept_their_members() -> None:
     charger = ["charger.fault.raised", "charger.fault.cleared", "charger.offline", "charger.online"]
     site = ["site.offline", "site.online"]
-    matchable = {*charger, "session.completed", "finance.record.created", *site}
+    sessions = ["session.completed", "session.corrected"]
+    matchable = {*charger, *sessions, "finance.record.created", *site}
     assert set(KNOWN_TYPES) == matchable  # config route matchers
     assert set(ALERT_TYPES) == set(charger)  # the tickets consumer's alert lifecycle
     assert [t.name for t in catalogue.alerting()] == [*charger, *site]  # render's samples

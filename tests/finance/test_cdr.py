@@ -163,7 +163,9 @@ def test_credit_negates_costs_keeps_everything_else_and_references_the_original(
     assert credit["credit"] is True
     assert credit["credit_reference_id"] == original["id"]
     assert credit["total_cost"] == {"excl_vat": -35.0, "incl_vat": -35.0}
-    assert credit["total_fixed_cost"]["excl_vat"] == -5.0
+    # OCPI "Credit CDRs": only total_cost is negative; the breakdowns stay as they were
+    assert credit["total_fixed_cost"] == original["total_fixed_cost"]
+    assert credit["total_energy_cost"] == original["total_energy_cost"]
     assert credit["total_energy"] == original["total_energy"]
     assert credit["charging_periods"] == original["charging_periods"]
     assert credit["last_updated"] == "2026-05-01T00:00:00.000Z"
@@ -197,7 +199,8 @@ def test_bills_are_never_negative_and_credits_exactly_negate(
     for name in ("total_cost", "total_energy_cost", "total_fixed_cost"):
         for part in ("excl_vat", "incl_vat"):
             assert bill[name][part] >= 0
-            assert credit[name][part] == -bill[name][part]
+            expected = -bill[name][part] if name == "total_cost" else bill[name][part]
+            assert credit[name][part] == expected
     periods = bill["chargeops"]["pricing"]["periods"]
     total = sum(Decimal(str(p["cost_excl_vat"])) for p in periods) + fee
     assert total == Decimal(str(bill["total_cost"]["excl_vat"]))

@@ -21,7 +21,10 @@ CONFIG = """
 version: 1
 targets:
   raw: {kind: webhook, url: "https://raw.example.com/hook"}
-  billing: {kind: webhook, url: "https://billing.example.com/hook", secret: whsec_c2VjcmV0}
+  billing:
+    kind: webhook
+    url: https://billing.example.com/hook
+    secret: whsec_Y2hhcmdlb3BzLWZpbmFuY2UtdGVzdC1zZWNyZXQtMzI=
 routes:
   - match: {types: [session.completed]}
     targets: [raw]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.consumers.finance.cdr import Change
+from shared.consumers.finance.cdr import Change, record_of
 from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.finance.ledger import Ledger
 from shared.consumers.finance.sites import SiteResolver
@@ -59,7 +59,7 @@ def test_a_vendor_session_supersedes_a_derived_one_with_credit_and_rebill(ledger
     real = session("2026-04-26T08:00:00", "2026-04-26T10:00:00", "10", sid=REAL)
     posting = ledger.post(real, change("late", "2026-04-26T11:00:00"))
     assert posting.action == "corrected"
-    credit, rebill = (e["data"] for e in posting.events)
+    credit, rebill = (record_of(e) for e in posting.events)
     assert credit["id"] == DERIVED + "-C"
     assert credit["credit_reference_id"] == DERIVED
     assert credit["total_cost"]["excl_vat"] == -2.85  # 9.5 x 0.30

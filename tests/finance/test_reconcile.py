@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.consumers.finance.cdr import Change
+from shared.consumers.finance.cdr import Change, record_of
 from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.finance.history import (
     HistorySource,
@@ -113,7 +113,7 @@ def test_missing_sessions_are_backfilled_once(ledger: Ledger) -> None:
     report = run(ledger, source)
     assert report.fetched == 1
     assert [b["records"] for b in report.backfilled] == [[SID]]
-    record = report.events[0]["data"]
+    record = record_of(report.events[0])
     assert record["total_cost"]["excl_vat"] == 3.0
     assert record["chargeops"]["change"] == {
         "who": "ops@example",
@@ -130,7 +130,7 @@ def test_a_derived_session_is_corrected_with_credit_and_rebill(ledger: Ledger) -
     ledger.post(derived, Change("consumer", "session completed", utc("2026-04-26T10:00:00")))
     report = run(ledger, ZaptecHistory(FakeZaptec([item()])))
     assert [c["action"] for c in report.corrected] == ["corrected"]
-    credit, rebill = (e["data"] for e in report.events)
+    credit, rebill = (record_of(e) for e in report.events)
     assert credit["credit_reference_id"] == SID
     assert credit["total_cost"]["excl_vat"] == -2.7
     assert rebill["total_cost"]["excl_vat"] == 3.0

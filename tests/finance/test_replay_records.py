@@ -18,6 +18,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+from shared.consumers.finance.cdr import record_of
 from shared.storage.sqlite import SqliteStore
 from tests.finance.helpers import bus_session, ocmf
 from tests.support.builders import SITE
@@ -131,7 +132,7 @@ def test_replay_makes_one_priced_signed_record_per_session(run_cli: RunCli, tmp_
         first = run_cli("replay", str(cap), "--config", str(cfg), "--quiet", env=env)
         assert first.returncode == 0, first.stderr
         made = records(tmp_path / "out")
-        by_session = {r["data"]["chargeops"]["session_id"]: r["data"] for r in made}
+        by_session = {r["chargeops"]["session_id"]: record_of(r) for r in made}
         assert len(made) == 4
         assert by_session.keys() == EXPECTED.keys()
         for sid, (energy, excl, incl, split) in EXPECTED.items():

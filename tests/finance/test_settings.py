@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from shared.config.loader import ConfigError, load_config
+from shared.consumers.finance.config import Tariff
 
 CONTRACT = """
 version: 1
@@ -22,18 +23,20 @@ finance:
 def test_the_contract_example_validates_as_written() -> None:
     cfg = load_config(text=CONTRACT, env={}).finance
     assert cfg.country_code == "NO"  # YAML 1.2: not False
-    assert cfg.tariffs["default"].energy_per_kwh == Decimal("0.30")
-    assert cfg.tariffs["default"].vat_rate == Decimal("0.25")
-    assert cfg.tariff_for("any-site") == ("default", cfg.tariffs["default"])
+    default = cfg.tariffs["default"]
+    assert isinstance(default, Tariff)  # one tariff, not a history
+    assert default.energy_per_kwh == Decimal("0.30")
+    assert default.vat_rate == Decimal("0.25")
+    assert cfg.tariff_for("any-site") == ("default", default)
     assert cfg.default_time_zone == "UTC"
     assert cfg.pseudonymise_tokens is True
 
 
 def test_numbers_are_exact_decimals_however_written() -> None:
     text = CONTRACT.replace('energy_per_kwh: "0.30"', "energy_per_kwh: 0.1")
-    assert load_config(text=text, env={}).finance.tariffs["default"].energy_per_kwh == Decimal(
-        "0.1"
-    )
+    found = load_config(text=text, env={}).finance.tariff_for(None)
+    assert found is not None
+    assert found[1].energy_per_kwh == Decimal("0.1")
 
 
 def test_the_token_key_comes_from_the_environment() -> None:

@@ -2,29 +2,53 @@
 
 Everything OCPI defines is in its own field; what chargeops adds (record version, kind,
 allocation, carbon, pricing detail, checks, who/why/when) lives under one extension key,
-``chargeops``, which OCPI receivers can ignore. No I/O: the ledger supplies the id,
-version and change, the consumer supplies site facts from the registry.
+``chargeops``. The ledger keeps the record as one dict; what leaves chargeops separates
+them (``ocpi_cdr``: the CDR alone, valid OCPI 2.2.1 with nothing added; the
+``finance.record.created`` CloudEvent carries the extension as its own attribute). No
+I/O: the ledger supplies the id, version and change, the consumer supplies site facts.
+
+OCPI number rules (types.asciidoc): at most 4 decimals. Energy is in Wh (3 decimals),
+times in 0.0001 h, money at the currency's minor unit, tariff prices at most 4 decimals
+(config refuses finer ones).
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.consumers.finance.carbon import carbon
-from shared.consumers.finance.config import WEEKDAYS, FinanceConfig, Location, Tariff
+from shared.consumers.finance.config import FinanceConfig, Tariff
+from shared.consumers.finance.ocpi_objects import (
+    cdr_location,
+    ocpi_number,
+    ocpi_tariff,
+    ocpi_time,
+    tariff_id,
+)
+from shared.consumers.finance.plausibility import plausibility_flags
 from shared.consumers.finance.pricing import Pricing, price_session
 from shared.consumers.finance.session import BillableSession
 from shared.consumers.finance.signed import Flag, SignedCheck, check_signed, signed_data_object
 from shared.consumers.finance.tokens import token_info
 from shared.timestamps import parse_utc
 
-__all__ = ["Change", "SiteFacts", "build_record", "credit_of", "ocpi_time"]
+__all__ = [
+    "EXTENSION",
+    "Change",
+    "SiteFacts",
+    "build_record",
+    "credit_of",
+    "ocpi_cdr",
+    "ocpi_time",
+    "record_of",
+]
+
+EXTENSION = "chargeops"  # the record's extension key; the CloudEvent attribute's name
 
 _COST_FIELDS = (
     "total_cost",
@@ -33,21 +57,6 @@ _COST_FIELDS = (
     "total_time_cost",
     "total_parking_cost",
     "total_reservation_cost",
-)
-_DAY_NAMES = dict(
-    zip(
-        WEEKDAYS,
-        ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"),
-        strict=True,
-    )
-)
-_ALPHA3 = dict(
-    pair.split(":")
-    for pair in (  # noqa: SIM905 - a compact table
-        "AT:AUT BE:BEL BG:BGR CH:CHE CY:CYP CZ:CZE DE:DEU DK:DNK EE:EST ES:ESP FI:FIN FR:FRA "
-        "GB:GBR GR:GRC HR:HRV HU:HUN IE:IRL IS:ISL IT:ITA LI:LIE LT:LTU LU:LUX LV:LVA MT:MLT "
-        "NL:NLD NO:NOR PL:POL PT:PRT RO:ROU SE:SWE SI:SVN SK:SVK US:USA CA:CAN AU:AUS NZ:NZL"
-    ).split()
 )
 _DOUBTFUL = frozenset({"meter_status", "reading_error", "transaction_aborted"})
 
@@ -75,17 +84,19 @@ class SiteFacts:
     time_zone_source: str  # location | registry | default
 
 
-def ocpi_time(value: datetime) -> str:
-    """An OCPI 2.2.1 DateTime (string(25), RFC 3339, UTC): always milliseconds and ``Z``,
-    24 characters, e.g. ``2026-04-26T01:37:54.008Z``.
+def ocpi_cdr(record: dict[str, Any]) -> dict[str, Any]:
+    """The OCPI 2.2.1 CDR of a record: every OCPI field, without the extension (a
+    shallow copy; the record is not changed)."""
+    return {k: v for k, v in record.items() if k != EXTENSION}
 
-    Truncated, never rounded up, so a time never moves into the next second (or day, or
-    export window). One fixed width, so the strings also sort in time order. Only the
-    text is cut: durations and prices are computed from the precise times, and record
-    ids and ledger keys never derive from this text.
-    """
-    value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+def record_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The record behind a ``finance.record.created`` CloudEvent: its CDR ``data`` plus
+    the ``chargeops`` attribute (events made before the split carry it inside ``data``)."""
+    data = dict(event["data"])
+    if EXTENSION in event:
+        data[EXTENSION] = event[EXTENSION]
+    return data
 
 
 def build_record(
@@ -100,12 +111,17 @@ def build_record(
 ) -> dict[str, Any]:
     """The CDR for a session, priced by the site's tariff in the site's time zone."""
     check = check_signed(
-        session.signed_data, session.energy_kwh, cfg.energy_tolerance_kwh, session.serial
+        session.signed_data,
+        session.energy_kwh,
+        cfg.energy_tolerance_kwh,
+        session.serial,
+        keys=cfg.meter_keys,
+        register=cfg.billing_register,
     )
     energy, basis = session.energy_kwh, "session"
     if cfg.energy_basis == "signed" and check.energy_kwh is not None and check.energy_kwh >= 0:
         energy, basis = check.energy_kwh, "signed"
-    found = cfg.tariff_for(site.site_id)
+    found = cfg.tariff_for(site.site_id, session.started_at)  # the tariff as it was then
     tariff_key, tariff = found if found else (None, None)
     currency = (tariff.currency if tariff else None) or cfg.currency
     doubtful = any(f.code in _DOUBTFUL for f in check.flags)
@@ -114,7 +130,7 @@ def build_record(
         session.ended_at,
         energy,
         tariff,
-        tariff_id=_tariff_id(tariff_key) if tariff_key else None,
+        tariff_id=tariff_id(tariff_key) if tariff_key else None,
         zone=ZoneInfo(site.time_zone),
         currency=currency,
         places=cfg.places(currency),
@@ -123,7 +139,14 @@ def build_record(
     location = cfg.location_for(site.site_id)
     token = token_info(session.auth_token, cfg)
     flags = [*check.flags, *_session_flags(session, site, tariff), *extra_flags]
-    cdr_location, placeholders = _location(session, site, location, cfg)
+    flags += plausibility_flags(
+        session,
+        check,
+        energy,
+        max_power_kw=cfg.max_power(location.power_type),
+        tolerance=cfg.time_tolerance,
+    )
+    where, placeholders = cdr_location(session, site.site_id, site.site_name, location, cfg)
     if placeholders:
         flags.append(Flag("location_incomplete", "placeholder " + ", ".join(placeholders), False))
     review = [f for f in flags if f.review]
@@ -136,14 +159,14 @@ def build_record(
         "end_date_time": ocpi_time(session.ended_at),
         "cdr_token": token.cdr_token(cfg.country_code, cfg.party_id),
         "auth_method": token.auth_method,
-        "cdr_location": cdr_location,
+        "cdr_location": where,
         "currency": currency,
         "charging_periods": _periods(pricing),
         "total_cost": _price(pricing.total_excl, pricing.total_incl),
         "total_fixed_cost": _price(pricing.fee, pricing.fee_incl),
-        "total_energy": float(pricing.energy_kwh),
+        "total_energy": ocpi_number(pricing.energy_kwh),
         "total_energy_cost": _price(pricing.energy_cost, pricing.energy_cost_incl),
-        "total_time": float(pricing.hours),
+        "total_time": ocpi_number(pricing.hours),
         "last_updated": last_updated,
     }
     if len(session.session_id) <= 36:
@@ -152,11 +175,11 @@ def build_record(
     if meter_id:
         record["meter_id"] = meter_id[:255]
     if tariff is not None and tariff_key is not None:
-        record["tariffs"] = [_tariff(tariff_key, tariff, currency, cfg, last_updated)]
+        record["tariffs"] = [ocpi_tariff(tariff_key, tariff, currency, cfg, last_updated)]
     if session.signed_data is not None:
         record["signed_data"] = signed_data_object(session.signed_data, check.ocmf)
     if pricing.parking_hours is not None:
-        record["total_parking_time"] = float(pricing.parking_hours)
+        record["total_parking_time"] = ocpi_number(pricing.parking_hours)
     if review:
         record["remark"] = ("REVIEW: " + "; ".join(f.detail for f in review))[:255]
     record["chargeops"] = {
@@ -172,7 +195,7 @@ def build_record(
         "site_name": site.site_name,
         "time_zone": site.time_zone,
         "time_zone_source": site.time_zone_source,
-        "session": _session_json(session, check, energy, basis),
+        "session": {**_session_json(session, check, energy, basis), "signature": check.signature},
         "pricing": _pricing_json(pricing),
         "token": {"type": token.type, "handling": token.handling},
         "allocation": token.allocation_json(),
@@ -188,17 +211,20 @@ def build_record(
 def credit_of(
     original: dict[str, Any], *, record_id: str, version: int, change: Change
 ) -> dict[str, Any]:
-    """OCPI credit CDR: all data of the original, cost amounts negated, referencing it."""
+    """OCPI credit CDR: all data of the original, referencing it; only the ``total_cost``
+    amounts are negative (mod_cdrs "Credit CDRs"), every other cost stays as it was."""
     credit = copy.deepcopy(original)
     credit["id"] = record_id
     credit["credit"] = True
     credit["credit_reference_id"] = original["id"]
     credit["last_updated"] = ocpi_time(change.when)
     _refit_times(credit)
+    _refit_numbers(credit)
     for name in _COST_FIELDS:
         price = credit.get(name)
-        if isinstance(price, dict):
-            credit[name] = {k: _negate(v) for k, v in price.items()}
+        if isinstance(price, dict):  # a credit of a record made before this rule: positive
+            credit[name] = {k: _negate(abs(v)) if name == "total_cost" else _positive(v)
+                            for k, v in price.items()}  # fmt: skip
     credit["remark"] = f"Credit of {original['id']}: {change.why}"[:255]
     ext = credit.get("chargeops")
     if isinstance(ext, dict):
@@ -229,6 +255,21 @@ def _refit_times(record: dict[str, Any]) -> None:
     pricing = (record.get("chargeops") or {}).get("pricing") or {}
     for period in pricing.get("periods") or ():
         fit(period, "start", "end")
+
+
+def _refit_numbers(record: dict[str, Any]) -> None:
+    """Times at OCPI's 4 decimals, for credits of records made with 6."""
+    for name in ("total_time", "total_parking_time"):
+        if isinstance(record.get(name), int | float):
+            record[name] = ocpi_number(Decimal(str(record[name])))
+    for period in record.get("charging_periods") or ():
+        for dim in period.get("dimensions") or ():
+            if isinstance(dim.get("volume"), int | float):
+                dim["volume"] = ocpi_number(Decimal(str(dim["volume"])))
+
+
+def _positive(value: Any) -> Any:
+    return abs(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def _negate(value: Any) -> Any:
@@ -264,11 +305,11 @@ def _periods(pricing: Pricing) -> list[dict[str, Any]]:
     for p in pricing.periods:
         charging = p.hours - (p.parking_hours or Decimal(0))
         dims: list[dict[str, Any]] = [
-            {"type": "ENERGY", "volume": float(p.energy_kwh)},
-            {"type": "TIME", "volume": float(charging)},
+            {"type": "ENERGY", "volume": ocpi_number(p.energy_kwh)},
+            {"type": "TIME", "volume": ocpi_number(charging)},
         ]
         if p.parking_hours:
-            dims.append({"type": "PARKING_TIME", "volume": float(p.parking_hours)})
+            dims.append({"type": "PARKING_TIME", "volume": ocpi_number(p.parking_hours)})
         period: dict[str, Any] = {"start_date_time": ocpi_time(p.start), "dimensions": dims}
         if pricing.tariff_id:
             period["tariff_id"] = pricing.tariff_id
@@ -312,71 +353,3 @@ def _session_json(
         "start_estimated": session.start_estimated,
         "reliable_clock": session.reliable_clock,
     }
-
-
-def _location(
-    session: BillableSession, site: SiteFacts, loc: Location, cfg: FinanceConfig
-) -> tuple[dict[str, Any], list[str]]:
-    missing = [k for k in ("address", "city", "coordinates") if getattr(loc, k) is None]
-    country = loc.country or _ALPHA3.get(cfg.country_code)
-    if country is None:
-        missing.append("country")
-    evse = _ocpi_id(f"{cfg.country_code}*{cfg.party_id}*E{session.serial or session.charger_id}")
-    out: dict[str, Any] = {
-        "id": (site.site_id or session.charger_id)[:36],
-        "name": loc.name or site.site_name,
-        "address": loc.address or "UNKNOWN",
-        "city": loc.city or "UNKNOWN",
-        "postal_code": loc.postal_code,
-        "state": loc.state,
-        "country": country or "ZZZ",
-        "coordinates": (
-            loc.coordinates.model_dump()
-            if loc.coordinates
-            else {"latitude": "0.000000", "longitude": "0.000000"}
-        ),
-        "evse_uid": session.charger_id[:36],
-        "evse_id": evse[:48],
-        "connector_id": session.connector_id[:36],
-        "connector_standard": loc.connector_standard,
-        "connector_format": loc.connector_format,
-        "connector_power_type": loc.power_type,
-    }
-    return {k: v for k, v in out.items() if v is not None}, missing
-
-
-def _tariff(
-    key: str, tariff: Tariff, currency: str, cfg: FinanceConfig, last_updated: str
-) -> dict[str, Any]:
-    """The OCPI Tariff the record was priced with (restrictions in the site's local time)."""
-    vat = float(tariff.vat_rate * 100)
-    elements: list[dict[str, Any]] = []
-    if tariff.session_fee:
-        flat = {"type": "FLAT", "price": float(tariff.session_fee), "vat": vat, "step_size": 1}
-        elements.append({"price_components": [flat]})
-    for p in tariff.time_of_use:
-        start = p.start.strftime("%H:%M") if p.start else "00:00"
-        restrictions: dict[str, Any] = {"start_time": start}
-        restrictions["end_time"] = p.end.strftime("%H:%M") if p.end else "00:00"
-        if p.days:
-            restrictions["day_of_week"] = [_DAY_NAMES[d] for d in p.days]
-        energy = {"type": "ENERGY", "price": float(p.energy_per_kwh), "vat": vat, "step_size": 1}
-        elements.append({"price_components": [energy], "restrictions": restrictions})
-    base = {"type": "ENERGY", "price": float(tariff.energy_per_kwh), "vat": vat, "step_size": 1}
-    elements.append({"price_components": [base]})
-    return {
-        "country_code": cfg.country_code,
-        "party_id": cfg.party_id,
-        "id": _tariff_id(key),
-        "currency": currency,
-        "elements": elements,
-        "last_updated": last_updated,
-    }
-
-
-def _tariff_id(key: str) -> str:
-    return _ocpi_id(key)[:36]
-
-
-def _ocpi_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9*._-]", "", text)

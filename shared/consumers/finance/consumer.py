@@ -1,4 +1,5 @@
-"""The finance consumer: ``session.completed`` in, one priced record per session out.
+"""The finance consumer: ``session.completed`` in, one priced record per session out;
+``session.corrected`` (a late CompletedSession) in, a credit and a rebill out.
 
 Each session event is routed as it is (users may send raw sessions somewhere), then posted
 to the ledger; the records that posting made (or, on a redelivery, already holds) are
@@ -17,9 +18,21 @@ from shared.consumers.finance.ledger import RECORD_TYPE, Ledger
 from shared.consumers.finance.session import BillableSession, SessionError
 from shared.notify.dispatch import Deliverer
 
-__all__ = ["WHO", "FinanceConsumer"]
+__all__ = ["SESSION_TYPES", "WHO", "FinanceConsumer", "review_reasons"]
 
 WHO = "chargeops finance consumer"
+SESSION_TYPES = frozenset({"session.completed", "session.corrected"})
+
+
+def review_reasons(record_event: dict[str, Any]) -> list[str]:
+    """Reason codes that put a record under review (none for a credit: it undoes)."""
+    ext = record_event.get("chargeops") or (record_event.get("data") or {}).get("chargeops") or {}
+    if ext.get("kind") != "bill":
+        return []
+    flags = (ext.get("checks") or {}).get("flags") or []
+    return sorted({str(f["code"]) for f in flags if f.get("review")})
+
+
 ATTEMPTS = 3  # posts of one session when other instances keep writing its entry first
 
 
@@ -30,10 +43,12 @@ class FinanceConsumer:
         self.ledger, self.deliverer = ledger, deliverer
         self.counts: Counter[str] = Counter()  # ledger actions this process took
         self.events: Counter[str] = Counter()  # events this process added to the event log
+        self.review: Counter[str] = Counter()  # new records under review, per reason code
+        self.under_review = 0  # new records under review (a record may have several reasons)
 
     def handle(self, event: dict[str, Any]) -> None:
         self.deliverer.route(event)
-        if event.get("type") != "session.completed":
+        if event.get("type") not in SESSION_TYPES:
             return
         try:
             session = BillableSession.from_event(event)
@@ -41,11 +56,17 @@ class FinanceConsumer:
             self.ledger.reject(event.get("id"), "unusable_session", str(exc))
             self.counts["rejected"] += 1
             return
-        change = Change(WHO, "session completed", session.observed_at)
+        why = "session completed" if event["type"] == "session.completed" else "session corrected"
+        change = Change(WHO, why, session.observed_at)
         posting = self.ledger.post_retrying(session, change, ATTEMPTS)
         self.counts[posting.action] += 1
         if posting.added:
             self.events[RECORD_TYPE] += posting.added
+            for record_event in posting.events:  # records under review, by reason
+                reasons = review_reasons(record_event)
+                self.under_review += bool(reasons)
+                for code in reasons:
+                    self.review[code] += 1
         for record_event in posting.events:
             self.deliverer.route(record_event)
 

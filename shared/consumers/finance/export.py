@@ -4,6 +4,11 @@ Rows come from the ledger journal, so every record appears exactly once, bills a
 alike, in the order they were made. Quantities of credit records are negative (energy,
 time, CO2e as well as money), so any column sums to the net figure. The window selects by
 ``last_updated`` (OCPI's own CDR selection) unless ``by="session_end"``.
+
+Spreadsheet safety: a text cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab or
+carriage return) would run as a formula in Excel, LibreOffice or Google Sheets (OWASP
+"CSV Injection"), so such a cell is written with a leading apostrophe. Numeric columns
+(a negative credit amount) are numbers, not formulas, and stay as they are.
 """
 
 from __future__ import annotations
@@ -12,12 +17,23 @@ import csv
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.consumers.finance.cdr import record_of
 from shared.timestamps import parse_utc
 
-__all__ = ["COLUMNS", "NUMERIC", "row_of", "select", "totals", "write_csv", "write_jsonl"]
+__all__ = [
+    "COLUMNS",
+    "NUMERIC",
+    "row_of",
+    "safe_cell",
+    "select",
+    "totals",
+    "write_csv",
+    "write_jsonl",
+]
 
 COLUMNS = (
     "record_id",
@@ -63,7 +79,11 @@ COLUMNS = (
     "last_updated",
     "changed_by",
     "change_reason",
+    "start_local",
+    "end_local",
+    "signature",
 )
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = frozenset(
     {
         "record_version",
@@ -90,7 +110,7 @@ def select(
     field = "end_date_time" if by == "session_end" else "last_updated"
     chosen = []
     for entry in journal:
-        record = entry["event"]["data"]
+        record = record_of(entry["event"])
         if since <= parse_utc(record[field]) < until:
             chosen.append(record)
     return chosen
@@ -127,8 +147,13 @@ def row_of(record: dict[str, Any], places: Places) -> dict[str, str]:
         "duration_hours": _qty(record.get("total_time"), sign),
         "parking_hours": _qty(record.get("total_parking_time"), sign),
         "currency": currency,
-        "energy_cost_excl_vat": money((record.get("total_energy_cost") or {}).get("excl_vat")),
-        "session_fee_excl_vat": money((record.get("total_fixed_cost") or {}).get("excl_vat")),
+        # OCPI credits negate total_cost only; the export negates every amount of a credit
+        "energy_cost_excl_vat": money(
+            _signed((record.get("total_energy_cost") or {}).get("excl_vat"), credit)
+        ),
+        "session_fee_excl_vat": money(
+            _signed((record.get("total_fixed_cost") or {}).get("excl_vat"), credit)
+        ),
         "total_excl_vat": money(record["total_cost"]["excl_vat"]),
         "vat_rate": pricing.get("vat_rate"),
         "vat_amount": money(
@@ -154,6 +179,9 @@ def row_of(record: dict[str, Any], places: Places) -> dict[str, str]:
         "last_updated": record.get("last_updated"),
         "changed_by": change.get("who"),
         "change_reason": change.get("why"),
+        "start_local": _local(record.get("start_date_time"), ext.get("time_zone")),
+        "end_local": _local(record.get("end_date_time"), ext.get("time_zone")),
+        "signature": session.get("signature"),
     }
     return {k: "" if row[k] is None else str(row[k]) for k in COLUMNS}
 
@@ -179,10 +207,28 @@ def totals(rows: Iterable[dict[str, str]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def write_csv(rows: list[dict[str, str]], out: IO[str]) -> None:
+def write_csv(rows: list[dict[str, str]], out: IO[str], *, bom: bool = False) -> None:
+    """The CSV, formula-safe; ``bom``: start with a UTF-8 byte order mark, so Excel reads
+    the file as UTF-8 (site names with æ, ø, ü) instead of the local code page."""
+    if bom:
+        out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: safe_cell(k, v) for k, v in row.items()} for row in rows)
+
+
+def safe_cell(column: str, value: str) -> str:
+    """The cell as a spreadsheet will read it without executing it: a text starting with
+    a formula character gets a leading apostrophe; a number in a numeric column stays."""
+    if not value or not value.startswith(_FORMULA_START):
+        return value
+    if column in NUMERIC:
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            return "'" + value
+        return value
+    return "'" + value
 
 
 def write_jsonl(rows: list[dict[str, str]], records: list[dict[str, Any]], out: IO[str]) -> None:
@@ -194,6 +240,25 @@ def write_jsonl(rows: list[dict[str, str]], records: list[dict[str, Any]], out: 
         }
         typed["cdr"] = record
         out.write(json.dumps(typed, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _signed(value: Any, credit: bool) -> Any:
+    """A breakdown amount as the export shows it: negative on a credit row."""
+    if credit and isinstance(value, int | float) and not isinstance(value, bool):
+        return -abs(value)
+    return value
+
+
+def _local(stamp: Any, zone: Any) -> str | None:
+    """A UTC time in the site's zone, ISO 8601 with its offset (milliseconds), e.g.
+    ``2026-04-26T03:37:54.008+02:00``."""
+    if not isinstance(stamp, str) or not isinstance(zone, str):
+        return None
+    try:
+        local = parse_utc(stamp).astimezone(ZoneInfo(zone))
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return local.isoformat(timespec="milliseconds")
 
 
 def _money(places: int) -> Callable[[Any], str | None]:

@@ -18,13 +18,22 @@ already hold, and the entry (written last) is what marks the work done.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from shared.consumers.finance.cdr import Change, SiteFacts, build_record, credit_of
+from shared.consumers.finance.cdr import (
+    EXTENSION,
+    Change,
+    SiteFacts,
+    build_record,
+    credit_of,
+    ocpi_cdr,
+    record_of,
+)
 from shared.consumers.finance.config import FinanceConfig
 from shared.consumers.finance.session import BillableSession
 from shared.consumers.finance.signed import Flag
@@ -66,26 +75,39 @@ def ledger_key(charger_id: str, started_at_utc: str, session_id: str) -> str:
 
 
 def record_event(record: dict[str, Any]) -> dict[str, Any]:
-    """The ``finance.record.created`` CloudEvent; id from record id + version."""
-    ext = record["chargeops"]
+    """The ``finance.record.created`` CloudEvent; id from record id + version.
+
+    ``data`` is the OCPI CDR alone (it validates strictly as OCPI 2.2.1); the chargeops
+    extension travels beside it as the CloudEvent attribute ``chargeops``, placed just
+    before ``data``. ``record_of`` joins them again."""
+    ext = record[EXTENSION]
     version = int(ext["record_version"])
     vendor = ext.get("vendor") or "zaptec"
-    return envelope(
+    event = envelope(
         type=RECORD_TYPE,
         id=event_id(RECORD_TYPE, record["id"], str(version)),
         source=charger_source(ext["charger_id"], ext.get("site_id"), vendor),
         subject=ext["charger_id"],
         time=record["last_updated"],
-        data=record,
+        data=ocpi_cdr(record),
     )
+    data = event.pop("data")
+    event[EXTENSION] = ext
+    event["data"] = data
+    return event
 
 
 class Ledger:
     """Ledger operations over a store; ``sites`` resolves site facts for a session."""
 
-    def __init__(self, store: Store, config: FinanceConfig, sites: SiteLookup) -> None:
+    def __init__(
+        self, store: Store, config: FinanceConfig, sites: SiteLookup, *, dry_run: bool = False
+    ) -> None:
+        """``dry_run``: every operation computes its records and events as usual but
+        writes nothing (``reconcile --dry-run``)."""
         self.store, self.config, self.sites = store, config, sites
         self.event_log = EventLog(store)
+        self.dry_run = dry_run
 
     # -- reading -----------------------------------------------------------------------
 
@@ -173,7 +195,13 @@ class Ledger:
         near = self.nearby(s) if found is None else []
         found = found or self.find(s, near)
         if found is not None:
-            return Posting("duplicate", found.key, self.events_of(found.value))
+            value = found.value
+            if value.get("status") == "billed" and value["session"]["derived"] and not s.derived:
+                # A late CompletedSession (723): the vendor's own record of a session we
+                # billed from the bus. Credit + rebill with its energy, token, signed data.
+                why = "late CompletedSession (723) replaces the session derived from the bus"
+                return self.correct(found, s, replace(change, why=why))
+            return Posting("duplicate", found.key, self.events_of(value))
         for other in self.overlapping(s, near):
             billed = other.value.get("status") == "billed"
             if billed and other.value["session"]["derived"] and not s.derived:
@@ -235,13 +263,10 @@ class Ledger:
         version = int(value.get("version", 0)) + 1
         records: list[dict[str, Any]] = []
         current = value.get("current")
-        if current is not None:
-            original = self._record(current)
-            if original is not None:
-                credit_id = f"{current}-C"
-                records.append(
-                    credit_of(original, record_id=credit_id, version=version, change=change)
-                )
+        original = self._record(current) if current is not None else None
+        if original is not None:
+            credit_id = f"{current}-C"
+            records.append(credit_of(original, record_id=credit_id, version=version, change=change))
         new_current = None
         if s is not None:
             rebill = build_record(
@@ -252,7 +277,9 @@ class Ledger:
                 version=version,
                 change=change,
             )
-            rebill["chargeops"]["replaces"] = current
+            if s.auth_token is None and original is not None:
+                _keep_driver(rebill, original)
+            rebill[EXTENSION]["replaces"] = current
             records.append(rebill)
             new_current = rebill["id"]
         ids = [r["id"] for r in records]
@@ -280,6 +307,8 @@ class Ledger:
         records: list[dict[str, Any]],
     ) -> tuple[list[dict[str, Any]], int]:
         events = [record_event(r) for r in records]
+        if self.dry_run:
+            return events, 0
         journal = [
             (r["id"], {"record_id": r["id"], "key": key, "version": value["version"], "event": e})
             for r, e in zip(records, events, strict=True)
@@ -293,7 +322,7 @@ class Ledger:
     def _record(self, record_id: str) -> dict[str, Any] | None:
         seq = self.store.seq_of(LEDGER_LOG, record_id)
         rows = self.store.read(LEDGER_LOG, seq - 1, 1) if seq is not None else []
-        return rows[0][1]["event"]["data"] if rows else None
+        return record_of(rows[0][1]["event"]) if rows else None
 
     def _same(self, s: BillableSession, other: dict[str, Any]) -> bool:
         """One charger cannot charge twice at once: a start within the tolerance, or an
@@ -306,6 +335,21 @@ class Ledger:
         overlap = min(b1, b2) - max(a1, a2)
         shorter = min(b1 - a1, b2 - a2)
         return overlap > timedelta(0) and overlap * 2 >= shorter
+
+
+def _keep_driver(rebill: dict[str, Any], original: dict[str, Any]) -> None:
+    """A correction whose source has no token (charge history often lacks it) keeps the
+    driver of the record it replaces: the token as it left us, and who pays."""
+    theirs = original.get(EXTENSION) or {}
+    if (theirs.get("token") or {}).get("handling") in (None, "absent"):
+        return
+    for key in ("cdr_token", "auth_method"):
+        if key in original:
+            rebill[key] = copy.deepcopy(original[key])
+    ext = rebill[EXTENSION]
+    for key in ("token", "allocation"):
+        if key in theirs:
+            ext[key] = copy.deepcopy(theirs[key])
 
 
 def _bill_id(s: BillableSession) -> str:

@@ -1,8 +1,8 @@
 """Pricing maths: a session's energy split over time-of-use spans and priced in Decimal.
 
 Rounding rules (docs/finance.md "Pricing"):
-- Energy per period in Wh (0.001 kWh) and time in micro-hours, apportioned by largest
-  remainder so the periods add up exactly to the session totals.
+- Energy per period in Wh (0.001 kWh) and time in 0.0001 h (0.36 s: OCPI numbers carry
+  4 decimals), apportioned by largest remainder so the periods add up exactly to the session totals.
 - Costs are exact products of those period volumes and prices; the energy cost and the
   total excluding VAT are each rounded **once, at the end**, half up to the currency's
   minor unit. Period costs shown are the rounded energy cost apportioned over the periods,
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 ENERGY_QUANTUM = Decimal("0.001")  # kWh: one watt-hour
-HOURS_QUANTUM = Decimal("0.000001")  # hours: 3.6 ms
+HOURS_QUANTUM = Decimal("0.0001")  # hours: 0.36 s, OCPI's 4 decimals
 _MICROS_PER_HOUR = Decimal(3_600_000_000)
 SINGLE, METER, PRO_RATA = "single_period", "meter_readings", "pro_rata_time"
 
