@@ -126,7 +126,8 @@ class App:
             TicketsConsumer,
             log_backlog,
         )
-        from shared.consumers.tickets.repo import AlertRepo  # noqa: PLC0415
+        from shared.consumers.tickets.repo import AlertRepo, SilenceRepo  # noqa: PLC0415
+        from shared.consumers.tickets.silences import with_stored  # noqa: PLC0415
         from shared.consumers.uptime.ledger import OutageLedger, OutageRecorder  # noqa: PLC0415
         from shared.events.log import EventLog  # noqa: PLC0415
         from shared.notify.dispatch import Deliverer  # noqa: PLC0415
@@ -134,7 +135,9 @@ class App:
         from shared.notify.targets import build_targets  # noqa: PLC0415
         from shared.registry.view import RegistryView  # noqa: PLC0415
 
-        config, store = self.config(), self.store
+        store = self.store
+        # silences added by command live in the state: read per unit of work, no redeploy
+        config = with_stored(self.config(), SilenceRepo(store).all())
         deliverer = Deliverer(config, build_targets(config), DeliveryLog(store), Sender(self.http))
         backlog = log_backlog(EventLog(store)) if self.data_clock else None
         tickets = TicketsConsumer(
@@ -212,7 +215,13 @@ def config_from_env(env: Mapping[str, str], *, out: Path | None = None) -> Confi
 def http_client() -> httpx.Client:
     import httpx  # noqa: PLC0415
 
-    return httpx.Client(headers={"user-agent": "chargeops"}, follow_redirects=False)
+    from shared.adapters.deadline import deadline_transport  # noqa: PLC0415
+
+    return httpx.Client(
+        headers={"user-agent": "chargeops"},
+        follow_redirects=False,
+        transport=deadline_transport(),  # a target's timeout bounds the whole answer
+    )
 
 
 def open_local(

@@ -1,9 +1,10 @@
-"""``chargeops registry refresh|list|status``: the charger registry from the Zaptec API.
+"""``chargeops registry refresh|list|status|import``: the charger registry.
 
 ``refresh`` runs (or resumes) the budgeted refresh job (``shared.registry.job``), skipping
 when the registry is fresh unless ``--force``; its change events go to the store's event
 log and to ``OUT/events.jsonl``. ``list`` prints the registry; ``status`` the refresh
-cursor and the shared API budget in use. Credentials: ``zaptec.username``/``password`` in
+cursor and the shared API budget in use; ``import`` loads a Zaptec-shaped fleet file
+(``shared.registry.fleet_file``) without the API. Credentials: ``zaptec.username``/``password`` in
 the config, else the ZAPTEC_USERNAME/ZAPTEC_PASSWORD environment variables.
 """
 
@@ -23,7 +24,9 @@ from pydantic import SecretStr
 from shared.app.output_files import FileSink
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
+from shared.commands.progress import Feedback
 from shared.registry import records as rec
+from shared.registry.fleet_file import FleetFileError, import_fleet, read_fleet_file
 from shared.registry.job import RefreshResult, refresh
 from shared.registry.repo import RegistryRecords
 from shared.storage.schema import EVENTS_LOG
@@ -71,6 +74,18 @@ def register(sub: Any) -> None:
     add_common(st, out=True)
     st.add_argument("--json", action="store_true", help="print as one JSON object")
     st.set_defaults(handler=_status)
+    im = actions.add_parser(
+        "import",
+        help="load a Zaptec-shaped fleet file (e.g. samples/fleet.json) into the registry",
+        description='Load sites and chargers from a fleet file ({"installations": [{Id, '
+        "Name, TimeZoneIanaName, chargers: [{Id, DeviceId, Name, DeviceType}]}]}, the shape "
+        "the Zaptec API simulator serves) without calling Zaptec. Idempotent: unchanged "
+        "records are left as they are. No registry events are emitted.",
+    )
+    add_common(im, out=True)
+    im.add_argument("file", metavar="FILE", help="the fleet file (JSON)")
+    im.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    im.set_defaults(handler=_import)
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -91,7 +106,11 @@ def _refresh(args: argparse.Namespace) -> int:
         sink.open()
         client = ZaptecClient(zc, store)
         try:
-            result = refresh(zc, store, client, now, force=args.force, deadline=deadline)
+            with Feedback("registry refresh", unit="list pages", enabled=not args.quiet) as fb:
+                result = refresh(
+                    zc, store, client, now, force=args.force, deadline=deadline,
+                    progress=lambda _phase, pages, _of: fb.update(count=pages),
+                )  # fmt: skip
         except ZaptecAuthError as exc:
             raise UsageError(f"{args.config or 'config'}: {exc}") from None
         finally:
@@ -147,6 +166,32 @@ def _describe(r: RefreshResult) -> str:
     if r.cycle_list_calls is not None:
         lines.append(f"  list calls for the whole refresh: {r.cycle_list_calls}")
     return "\n".join(lines)
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        fleet = read_fleet_file(args.file)
+    except FleetFileError as exc:
+        raise UsageError(str(exc)) from None
+    store = resolve_store(args, Path(args.out))
+    try:
+        at = format_utc(datetime.now(UTC))
+        result = import_fleet(RegistryRecords(store), fleet, at, args.file)
+    except FleetFileError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result.as_json()))
+        return 0
+    s, c = result.sites, result.chargers
+    print(
+        f"registry import {args.file}: {s.added + s.changed + s.unchanged} sites "
+        f"({s.added} added, {s.changed} changed, {s.unchanged} unchanged), "
+        f"{c.added + c.changed + c.unchanged} chargers "
+        f"({c.added} added, {c.changed} changed, {c.unchanged} unchanged) in {store.location}"
+    )
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:

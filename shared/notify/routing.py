@@ -13,7 +13,7 @@ from typing import Any
 from shared.config.loader import Config
 from shared.notify.config import Match, Silence
 
-__all__ = ["active_silence", "matches", "targets_for", "type_matches"]
+__all__ = ["active_silence", "matches", "matching_routes", "targets_for", "type_matches"]
 
 _ALSO = {"site.offline": "charger.offline", "site.online": "charger.online"}
 
@@ -35,7 +35,8 @@ def matches(match: Match, event: dict[str, Any]) -> bool:
     data = event.get("data") or {}
     if match.types is not None and not type_matches(match.types, str(event.get("type"))):
         return False
-    ours = data.get("chargeops") or {}  # finance records: OCPI CDR + our extension block
+    # finance records: the chargeops extension rides beside the CDR (inside it before)
+    ours = event.get("chargeops") or data.get("chargeops") or {}
     checks: list[tuple[list[str] | None, Any]] = [
         (match.sites, data.get("site_id", ours.get("site_id"))),
         (match.chargers, data.get("charger_id", ours.get("charger_id"))),
@@ -62,3 +63,16 @@ def active_silence(config: Config, event: dict[str, Any], at: datetime) -> Silen
         if silence.starts <= at < silence.ends and matches(silence.match, event):
             return silence
     return None
+
+
+def matching_routes(config: Config, event: dict[str, Any]) -> list[int]:
+    """Indexes of the routes an event passes through, as ``targets_for`` walks them
+    (first match stops unless ``continue``): what ``config check --routes-test`` and
+    ``alerts explain`` show."""
+    hit: list[int] = []
+    for i, route in enumerate(config.routes):
+        if matches(route.match, event):
+            hit.append(i)
+            if not route.continue_:
+                break
+    return hit

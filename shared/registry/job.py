@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -103,15 +104,19 @@ def refresh(
     *,
     force: bool = False,
     deadline: datetime | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> RefreshResult:
     """Run (or continue) a refresh cycle until done, out of budget, or past ``deadline``.
 
     Skips when the last complete cycle is fresh, unless ``force``. ``deadline`` defaults
-    to ``now + zaptec.run_limit``.
+    to ``now + zaptec.run_limit``. ``progress(phase, list_pages_done, pages_in_phase)``
+    is called after each unit of work (the CLI shows it; a big fleet takes minutes).
     """
     zc = config.zaptec if isinstance(config, Config) else config
     until = (deadline or now + zc.run_limit).timestamp()
-    return _Run(zc, store, client, until).execute(now, force)
+    run = _Run(zc, store, client, until)
+    run.progress = progress
+    return run.execute(now, force)
 
 
 class _Run:
@@ -123,6 +128,8 @@ class _Run:
         self.job: dict[str, Any] = {}
         self.result = RefreshResult("complete")
         self._spent_before = dict(client.limiter.spent)
+        self.progress: Callable[[str, int, int | None], None] | None = None
+        self.phase_pages: int | None = None
 
     def execute(self, now: datetime, force: bool) -> RefreshResult:
         self.job, self.version = self.records.job()
@@ -151,6 +158,9 @@ class _Run:
         try:
             while self.job.get("phase"):
                 getattr(self, f"_{self.job['phase']}")()
+                if self.progress is not None:
+                    phase = str(self.job.get("phase") or "done")
+                    self.progress(phase, self.result.pages, self.phase_pages)
         except BudgetExhausted as exc:
             status = "partial"
             self.result.resume_after = datetime.fromtimestamp(exc.retry_at, UTC)
@@ -343,6 +353,7 @@ class _Run:
 
     def _next_page(self, pages: int | None, items: int, then: str) -> None:
         self.result.pages += 1
+        self.phase_pages = pages
         self.job["list_calls"] = int(self.job.get("list_calls", 0)) + 1
         self.job["page"] += 1
         more = self.job["page"] < pages if pages is not None else items >= self.zc.page_size

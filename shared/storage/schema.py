@@ -14,6 +14,7 @@ __all__ = [
     "ALERT_APPLIED_LOG",
     "ALERT_KIND",
     "ALERT_SITE_KIND",
+    "ALERT_TRACE_KIND",
     "BUDGET_KIND",
     "CHARGER_KIND",
     "CURSOR_KIND",
@@ -25,6 +26,7 @@ __all__ = [
     "LEDGER_LOG",
     "META_KIND",
     "OUTAGES_LOG",
+    "OCPI_PEER_KIND",
     "OUTAGE_KIND",
     "PARKED_LOG",
     "PENDING_KIND",
@@ -35,7 +37,9 @@ __all__ = [
     "REGISTRY_SITE_KIND",
     "REGISTRY_WANTED_KIND",
     "REJECTIONS_LOG",
+    "SILENCE_KIND",
     "SINK_KIND",
+    "TARGET_STATE_KIND",
     "UNDECODABLE_LOG",
     "ZAPTEC_STATE_KIND",
     "Cursor",
@@ -60,8 +64,11 @@ CURSOR_KIND: Final = "cursor"  # positions in a log, see Cursor  (events.log)
 SINK_KIND: Final = "sink"  # replay's output files: seq and size held  (app.output_files)
 DELIVERY_KIND: Final = "delivery"  # one per idempotency key  (notify.outbox)
 PENDING_KIND: Final = "pending"  # notices waiting for a target  (notify.outbox)
+TARGET_STATE_KIND: Final = "target_state"  # targets disabled by a 410  (notify.outbox)
 ALERT_KIND: Final = "alert"  # open conditions  (consumers.tickets.repo)
 ALERT_SITE_KIND: Final = "alertsite"  # site outage groups  (consumers.tickets.repo)
+ALERT_TRACE_KIND: Final = "alerttrace"  # why (no) ticket, per step  (consumers.tickets.repo)
+SILENCE_KIND: Final = "silence"  # silences added by command  (consumers.tickets.repo)
 LEDGER_KIND: Final = "ledger"  # finance record versions  (consumers.finance.ledger)
 OUTAGE_KIND: Final = "outage"  # open outage per charger  (consumers.uptime.ledger)
 REGISTRY_KIND: Final = "registry"  # one per charger  (registry.repo)
@@ -72,6 +79,7 @@ REGISTRY_LOOKUP_KIND: Final = "registry_lookup"  # unknown-charger lookups  (reg
 REGISTRY_WANTED_KIND: Final = "registry_wanted"  # chargers ingest met, unknown  (registry.repo)
 BUDGET_KIND: Final = "budget"  # Zaptec API budget windows  (zaptec.limiter.BudgetRecords)
 ZAPTEC_STATE_KIND: Final = "zaptec_state"  # cached /state answers  (zaptec.state_cache)
+OCPI_PEER_KIND: Final = "ocpi_peer"  # OCPI credentials handshake: peers, tokens  (ocpi.peers)
 
 
 class Cursor:
@@ -92,3 +100,4 @@ class Meta:
     MESSAGING: Final = "messaging"  # subscription-idle warning  (registry.repo.MessagingRecords)
     REGISTRY_REFRESH: Final = "registry_refresh"  # last refresh run  (app.timers)
     WATCHDOG: Final = "watchdog"  # last watchdog run  (app.timers)
+    WRITER: Final = "writer"  # the one writer's lease, Table Storage  (storage.base.LeaseWriter)

@@ -13,20 +13,18 @@ a resumed replay changes nothing and sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.config.loader import Config
-from shared.consumers.tickets import lifecycle, sites
+from shared.consumers.tickets import lifecycle, sites, trace
 from shared.consumers.tickets.lifecycle import Action, Close, Open, Remind, Silenced, Step, Timing
 from shared.consumers.tickets.model import Alert, Kind
 from shared.consumers.tickets.repo import AlertRepo
 from shared.consumers.tickets.view import condition_key, view
 from shared.events.catalogue import TICKETS, alerting, for_tickets
-from shared.events.cloudevents import envelope
 from shared.events.log import EventLog
-from shared.events.model import event_id
 from shared.notify.dispatch import Deliverer, idempotency_key
 from shared.notify.routing import active_silence, targets_for
 from shared.notify.targets import Notice
@@ -77,6 +75,7 @@ class TicketsConsumer:
         self.backlog = backlog  # True while events before this tick are still to come
         self.strict = strict  # Azure: raise DeliveryPending so the message is redelivered
         self._queued: list[str] = []
+        self._cause: dict[str, Any] | None = None  # the event being applied (for the trace)
 
     # -- the Consumer protocol -------------------------------------------------------------
 
@@ -87,7 +86,11 @@ class TicketsConsumer:
         if not self.repo.applied(event["id"]):
             with self.repo.transaction():
                 if kind in ALERT_TYPES:
-                    self._apply(kind, event)
+                    self._cause = event
+                    try:
+                        self._apply(kind, event)
+                    finally:
+                        self._cause = None
                     self._notify(event, streams_only=True)
                 else:
                     self._notify(event)
@@ -102,7 +105,8 @@ class TicketsConsumer:
         if self.backlog is None or not self.backlog():
             with self.repo.transaction():
                 for alert in self.repo.due(now):
-                    self._save(lifecycle.fire(alert, now, self.policy, self.timing), alert.key)
+                    step = lifecycle.fire(alert, now, self.policy, self.timing)
+                    self._save(step, alert.key, alert, now)
         if self.strict:
             self._flush_strict()
         else:
@@ -171,7 +175,7 @@ class TicketsConsumer:
                 [(event.get("data") or {}).get("site_name")]
                 + [self._site_name_of(c) for c in sorted(site.members)]
             )
-            site_event = _site_event(
+            site_event = sites.site_event(
                 "site.offline", site_id, site.outage_since, at, names, site_name
             )
             site_key = condition_key("site", site_id)
@@ -207,11 +211,12 @@ class TicketsConsumer:
         names = known.get("charger_names") or {}
         members = {c: names.get(c) for c in before.members}
         site_name = known.get("site_name")
-        back = _site_event("site.online", site_id, before.outage_since, at, members, site_name)
+        back = sites.site_event("site.online", site_id, before.outage_since, at, members, site_name)
         self._end(condition_key("site", site_id), at, back)
         for key in sorted(before.held):
             wait = rules.fault_hold if key.startswith("fault|") else rules.offline_grace
-            self._save(lifecycle.release(self.repo.get(key), at + wait), key)
+            held = self.repo.get(key)
+            self._save(lifecycle.release(held, at + wait), key, held, at)
 
     def _join_site_alert(self, site: sites.SiteState, charger: str, name: str | None) -> None:
         key = condition_key("site", site.site_id)
@@ -238,8 +243,10 @@ class TicketsConsumer:
         (a tick could have opened them before the outage was known), so the outcome never
         depends on when ticks happen."""
         before = at - timedelta(microseconds=1)  # due at ``at`` itself: held, not opened
+        site_key = condition_key("site", site.site_id)
         for key in keys:
-            self._save(lifecycle.hold(self._advance(key, before)), key)
+            current = self._advance(key, before)
+            self._save(lifecycle.hold(current), key, current, at, site=site_key)
         self.repo.save_site(
             sites.SiteState(
                 site.site_id,
@@ -263,23 +270,33 @@ class TicketsConsumer:
         step = lifecycle.start(
             current, key=key, kind=kind, event=event, since=since, due=due, timing=self.timing
         )
-        self._save(step, key)
+        self._save(step, key, current, at)
 
     def _end(self, key: str, at: datetime, event: dict[str, Any]) -> None:
         current = self._advance(key, at)
-        self._save(lifecycle.end(current, at=at, event=event, timing=self.timing), key)
+        self._save(lifecycle.end(current, at=at, event=event, timing=self.timing), key, current, at)
 
     def _advance(self, key: str, at: datetime) -> Alert | None:
         """Timers of this alert due before an event at ``at`` fire first (no reminders)."""
-        step = lifecycle.fire(self.repo.get(key), at, self.policy, self.timing, remind=False)
-        self._save(step, key)
+        current = self.repo.get(key)
+        step = lifecycle.fire(current, at, self.policy, self.timing, remind=False)
+        cause, self._cause = self._cause, None  # timers that came due before the event
+        try:
+            self._save(step, key, current, at)
+        finally:
+            self._cause = cause
         return step.alert
 
-    def _save(self, step: Step, key: str) -> None:
-        """Notices first, then the alert: where a store has no transactions (Tables), a
-        crash in between re-applies the event and re-makes the same notices (same keys)."""
+    def _save(
+        self, step: Step, key: str, before: Alert | None, at: datetime, *, site: str | None = None
+    ) -> None:
+        """Notices and the decisions (why a ticket, or why none) first, then the alert:
+        where a store has no transactions (Tables), a crash in between re-applies the
+        event and re-makes the same notices and decisions (same keys)."""
         for action in step.actions:
             self._emit(action)
+        rules = self.config.alerting
+        self.repo.note(trace.decisions(before, step, at, rules, cause=self._cause, site=site))
         self.repo.save(key, step.alert)
 
     # -- notices ---------------------------------------------------------------------------
@@ -344,42 +361,6 @@ class TicketsConsumer:
 
 def _first(values: list[str | None]) -> str | None:
     return next((v for v in values if v), None)
-
-
-def _site_event(
-    kind: str,
-    site_id: str,
-    since: datetime,
-    at: datetime,
-    members: Mapping[str, str | None] | Collection[str],
-    site_name: str | None = None,
-) -> dict[str, Any]:
-    """A site alert's CloudEvent: made for notices only, never written to the event log.
-    ``members`` maps each charger to its registry name (None when unknown; a plain
-    collection of ids knows no names); names are labels, not part of the id."""
-    if not isinstance(members, Mapping):
-        members = dict.fromkeys(members)
-    data: dict[str, Any] = {
-        "site_id": site_id,
-        "site_name": site_name,
-        "offline_since": format_utc(since),
-        "observed_at": format_utc(at),
-        "chargers": sorted(members),
-        "charger_names": {c: members[c] for c in sorted(members)},
-        "charger_id": None,
-        "charger_name": None,
-    }
-    if kind == "site.online":
-        data.update(online_at=format_utc(at), offline_seconds=(at - since).total_seconds())
-    parts = (site_id, format_utc(since)) + ((format_utc(at),) if kind == "site.online" else ())
-    return envelope(
-        type=kind,
-        id=event_id(kind, *parts),
-        source=f"chargeops/site/{site_id}",
-        subject=site_id,
-        time=at,
-        data=data,
-    )
 
 
 def log_backlog(events: EventLog) -> Callable[[], bool]:

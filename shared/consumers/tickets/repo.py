@@ -1,24 +1,34 @@
-"""The alert repository: alert and site records in the store, and which events the
-tickets consumer has already applied (so a redelivered event changes nothing).
+"""The alert repository: alert and site records in the store, which events the tickets
+consumer has already applied (so a redelivered event changes nothing), why each
+condition did or did not become a ticket, and the silences added by command.
 
-The only code that reads or writes ``alert`` and ``alertsite`` records and the
-``alertapplied`` log (``shared.storage.schema``); written on the store contract only
-(``shared.storage.base``), so SQLite and Tables agree.
+The only code that reads or writes ``alert``, ``alertsite``, ``alerttrace`` and
+``silence`` records and the ``alertapplied`` log (``shared.storage.schema``); written on
+the store contract only (``shared.storage.base``), so SQLite and Tables agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import Any
 
-from shared.consumers.tickets import model, sites
+from shared.consumers.tickets import model, silences, sites
 from shared.consumers.tickets.model import Alert
+from shared.consumers.tickets.silences import StoredSilence
 from shared.consumers.tickets.sites import SiteState
 from shared.storage.base import Store
-from shared.storage.schema import ALERT_APPLIED_LOG, ALERT_KIND, ALERT_SITE_KIND
+from shared.storage.schema import (
+    ALERT_APPLIED_LOG,
+    ALERT_KIND,
+    ALERT_SITE_KIND,
+    ALERT_TRACE_KIND,
+    SILENCE_KIND,
+)
 from shared.timestamps import parse_utc
 
-__all__ = ["AlertRepo"]
+__all__ = ["AlertRepo", "SilenceRepo"]
 
 
 class AlertRepo:
@@ -68,3 +78,49 @@ class AlertRepo:
 
     def mark_applied(self, event_id: str) -> None:
         self.store.append(ALERT_APPLIED_LOG, [(event_id, {"id": event_id})])
+
+    # -- reading, for the operator commands ------------------------------------------
+
+    def alerts(self) -> list[Alert]:
+        """Every alert the lifecycle still follows (pending, held, silenced, firing,
+        closing), by key."""
+        return [model.from_record(entry.value) for _, entry in self.store.scan(ALERT_KIND)]
+
+    def sites(self) -> list[SiteState]:
+        return [sites.from_record(entry.value) for _, entry in self.store.scan(ALERT_SITE_KIND)]
+
+    # -- decisions (kind ``alerttrace``): why a condition did or did not become a ticket
+
+    def note(self, decisions: list[tuple[str, dict[str, Any]]]) -> None:
+        """Write decision records (``shared.consumers.tickets.trace``); the same decision
+        made again (a re-applied event) has the same key and rewrites the same record."""
+        if decisions:
+            self.store.put_many(ALERT_TRACE_KIND, dict(decisions))
+
+    def trace(self, subject: str = "") -> Iterator[dict[str, Any]]:
+        """Decisions about one charger or site (every one when ``subject`` is empty), in
+        time order within each subject."""
+        prefix = f"{subject}|" if subject else ""
+        for _, entry in self.store.scan(ALERT_TRACE_KIND, prefix):
+            yield entry.value
+
+
+class SilenceRepo:
+    """Silences added by ``chargeops silence add`` (kind ``silence``, keyed by id)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, silence: StoredSilence) -> None:
+        self.store.put(SILENCE_KIND, silence.id, silences.to_record(silence))
+
+    def get(self, silence_id: str) -> StoredSilence | None:
+        entry = self.store.get(SILENCE_KIND, silence_id)
+        return silences.from_record(entry.value) if entry else None
+
+    def find(self, prefix: str) -> list[StoredSilence]:
+        """Silences whose id starts with ``prefix`` (``expire 3f2a`` like a git hash)."""
+        return [silences.from_record(e.value) for _, e in self.store.scan(SILENCE_KIND, prefix)]
+
+    def all(self) -> list[StoredSilence]:
+        return self.find("")

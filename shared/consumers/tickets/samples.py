@@ -146,6 +146,8 @@ def sample_notice(target: str, kind: str, event_type: str, *, reminder: bool = F
 
 
 def _plain(event_type: str) -> dict[str, Any]:
+    if event_type == "finance.record.created":
+        return _finance_record()
     data: dict[str, Any] = {**_COMMON, "observed_at": format_utc(END)}
     if not event_type.startswith(("charger.", "session.")):  # names: charger/session data
         del data["charger_name"], data["site_name"]
@@ -167,3 +169,24 @@ def _plain(event_type: str) -> dict[str, Any]:
         time=END,
         data=data,
     )
+
+
+def _finance_record() -> dict[str, Any]:
+    """The record the finance consumer makes of the sample session: a real OCPI CDR, as
+    the ``ocpi`` target needs one to render (priced at a sample tariff)."""
+    from shared.consumers.finance.cdr import Change, build_record  # noqa: PLC0415
+    from shared.consumers.finance.config import FinanceConfig  # noqa: PLC0415
+    from shared.consumers.finance.ledger import record_event  # noqa: PLC0415
+    from shared.consumers.finance.session import BillableSession  # noqa: PLC0415
+    from shared.consumers.finance.sites import SiteResolver  # noqa: PLC0415
+
+    session = BillableSession.from_event(_plain("session.completed"))
+    cfg = FinanceConfig.model_validate(
+        {"tariffs": {"default": {"energy_per_kwh": "0.30", "vat_rate": "0.25"}}}
+    )
+    change = Change("sample", "session completed", END)
+    record = build_record(
+        session, SiteResolver(cfg, None)(session), cfg, record_id=session.session_id,
+        version=1, change=change,
+    )  # fmt: skip
+    return record_event(record)

@@ -10,14 +10,23 @@ events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.events.cloudevents import envelope
+from shared.events.model import event_id
 from shared.timestamps import format_utc, parse_utc
 
-__all__ = ["SiteState", "came_online", "from_record", "to_record", "went_offline"]
+__all__ = [
+    "SiteState",
+    "came_online",
+    "from_record",
+    "site_event",
+    "to_record",
+    "went_offline",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,4 +88,40 @@ def from_record(d: dict[str, Any]) -> SiteState:
         outage_since=parse_utc(d["outage_since"]) if d.get("outage_since") else None,
         members=frozenset(d.get("members", [])),
         held=frozenset(d.get("held", [])),
+    )
+
+
+def site_event(
+    kind: str,
+    site_id: str,
+    since: datetime,
+    at: datetime,
+    members: Mapping[str, str | None] | Collection[str],
+    site_name: str | None = None,
+) -> dict[str, Any]:
+    """A site alert's CloudEvent: made for notices only, never written to the event log.
+    ``members`` maps each charger to its registry name (None when unknown; a plain
+    collection of ids knows no names); names are labels, not part of the id."""
+    if not isinstance(members, Mapping):
+        members = dict.fromkeys(members)
+    data: dict[str, Any] = {
+        "site_id": site_id,
+        "site_name": site_name,
+        "offline_since": format_utc(since),
+        "observed_at": format_utc(at),
+        "chargers": sorted(members),
+        "charger_names": {c: members[c] for c in sorted(members)},
+        "charger_id": None,
+        "charger_name": None,
+    }
+    if kind == "site.online":
+        data.update(online_at=format_utc(at), offline_seconds=(at - since).total_seconds())
+    parts = (site_id, format_utc(since)) + ((format_utc(at),) if kind == "site.online" else ())
+    return envelope(
+        type=kind,
+        id=event_id(kind, *parts),
+        source=f"chargeops/site/{site_id}",
+        subject=site_id,
+        time=at,
+        data=data,
     )
