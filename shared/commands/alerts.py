@@ -60,7 +60,8 @@ def register(sub: Any) -> None:
         help="alerts open, pending, silenced or inhibited now",
         description="--state takes the store (PATH|table) like every command, and also "
         "a filter word (open, pending, silenced, inhibited = held back by a site outage), "
-        "amtool's spelling; give it twice for both, e.g. --state table --state open.",
+        "amtool's spelling; give it twice for both, e.g. --state table --state open. "
+        "--status WORD is the same filter without the ambiguity.",
     )
     ls.add_argument("--config", metavar="FILE", help="YAML configuration (not needed)")
     ls.add_argument(
@@ -70,6 +71,13 @@ def register(sub: Any) -> None:
         default=[],
         metavar="PATH|table|open|pending|silenced|inhibited",
         help="state store, and/or which alerts to show",
+    )
+    ls.add_argument(
+        "--status",
+        dest="states",
+        action="append",
+        choices=sorted(FILTERS),
+        help="which alerts to show (the filter alone; --state may then name the store)",
     )
     ls.add_argument("--out", metavar="DIR", default="out", help="output directory (default ./out)")
     ls.add_argument("--json", action="store_true", help="a JSON array of alerts")

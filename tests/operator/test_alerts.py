@@ -74,6 +74,7 @@ def test_list_during_the_site_outage_names_everything_and_links_the_ticket(
     (pending,) = [a for a in listed(run_cli, "--state", "pending") if a["kind"] == "site"]
     assert pending["site_name"] == day.site_name(site_id)
     assert "site" not in {a["kind"] for a in listed(run_cli, "--state", "open")}
+    assert listed(run_cli, "--status", "inhibited") == inhibited  # the unambiguous spelling
     # 20 minutes in: the site ticket is open at Jira, and the list says which issue
     later = until(
         day,
