@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["FIRST_YEAR", "LAST_YEAR", "format_utc", "parse_duration", "parse_utc", "utc_second"]
+__all__ = [
+    "FIRST_YEAR",
+    "LAST_YEAR",
+    "MAX_OFFSET",
+    "format_utc",
+    "parse_duration",
+    "parse_utc",
+    "utc_second",
+]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -17,6 +25,7 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # what a charger, a capture or a config can mean
+MAX_OFFSET = timedelta(hours=14)  # the widest offset in use (UTC+14, Kiribati; UTC-12)
 
 
 def parse_utc(text: str) -> datetime:
@@ -25,11 +34,15 @@ def parse_utc(text: str) -> datetime:
     A date alone is refused: an observation without a time of day is not an observation.
     So is a year outside 2000-2100: a reset charger clock sends .NET's ``DateTime.MinValue``
     (year 1), and such values overflow on conversion and cannot be written back as RFC 3339.
+    An offset beyond ±14:00 is no place on Earth (ISO 8601 parsers take up to ±23:59).
     """
     if len(text) < 16 or text[10] not in "Tt ":
         raise ValueError(f"not a timestamp: {text[:40]!r}")
     try:
         value = datetime.fromisoformat(text)
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) > MAX_OFFSET:
+            raise ValueError(f"offset beyond ±14:00: {text[:40]!r}")
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"timestamp out of range: {text[:40]!r}") from None
@@ -83,6 +96,8 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError(f"a duration is expected, not a {type(value).__name__}")
     match = _DURATION.match(value)
     if match:
         return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])

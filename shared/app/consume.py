@@ -9,18 +9,25 @@ per event and target), so a redelivered message only retries what did not succee
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from shared.adapters.servicebus import DeliveryFailed
 from shared.app.compose import App, Consumer, Consumers
+from shared.app.ingest import DATA_ERRORS
+from shared.app.quarantine import keep
 from shared.events.catalogue import FINANCE, TICKETS
 
-__all__ = ["consume", "consumers_of", "retry_delay"]
+__all__ = ["POISON_AFTER", "consume", "consumers_of", "retry_delay"]
 
 log = logging.getLogger("chargeops.consumers")
 
 FIRST_DELAY, MAX_DELAY = 2.0, 60.0  # seconds; see retry_delay
+# A consumer that raised on the same event this often, not for a target (a bug meeting its
+# data: a TypeError, a ValueError…), will raise again: the event is kept in quarantine
+# and completed, so its charger's later events (one session) are not held for minutes.
+POISON_AFTER = 3
 
 
 def retry_delay(delivery_count: int) -> float:
@@ -54,15 +61,41 @@ def consume(
     """Handle one event. With per-message consumers (Azure: ``consumers`` not given) this
     raises unless every delivery for the event worked, after holding the message for
     ``retry_delay(delivery_count)``, so Service Bus brings it back later; a replay passes
-    its batching consumers and nothing raises for a target."""
+    its batching consumers and nothing raises for a target. An event that made a consumer
+    raise on its data (not a target) ``POISON_AFTER`` times is kept in quarantine
+    (``shared.app.quarantine``) and completed."""
     if consumers is not None:
         _handle(app, subscription, event, consumers, per_message=False)
         return
     try:
         _handle(app, subscription, event, app.consumers(per_message=True), per_message=True)
+    except DATA_ERRORS as exc:
+        if delivery_count >= POISON_AFTER:
+            _quarantine(app, subscription, event, exc, delivery_count)
+            return  # completed: trying it seven more times would only hold its charger
+        app.sleep(retry_delay(delivery_count))
+        raise
     except Exception:
         app.sleep(retry_delay(delivery_count))
         raise
+
+
+def _quarantine(
+    app: App, subscription: str, event: dict[str, Any], exc: BaseException, delivery_count: int
+) -> None:
+    """A poisoned event: kept with its reason where ``dlq peek`` and ``health`` show it."""
+    log.error("%s: event %s poisoned a consumer %d times: %r", subscription, event.get("id"),
+              delivery_count, exc)  # fmt: skip
+    keep(
+        app.store,
+        subscription=subscription,
+        message_id=str(event.get("id")),
+        session_id=str(event.get("subject")) if event.get("subject") else None,
+        body=json.dumps(event, ensure_ascii=False, default=str).encode("utf-8", "replace"),
+        reason=f"consumer_error: {type(exc).__name__}: {exc}",
+        delivery_count=delivery_count,
+        now=app.now(),
+    )
 
 
 def _handle(

@@ -25,10 +25,19 @@ from shared.inbound.envelope import Inbound
 from shared.inbound.observations import Decoded, Observation, Rejection
 from shared.registry.repo import MessagingRecords, WantedLookups
 from shared.registry.view import RegistryView
-from shared.storage.base import Conflict
+from shared.storage.base import Conflict, TooLarge
 from shared.timestamps import format_utc
 
-__all__ = ["BatchResult", "decode_all", "feed", "ingest_batch", "note_unknown", "publish"]
+__all__ = [
+    "DATA_ERRORS",
+    "BatchResult",
+    "commit_contained",
+    "decode_all",
+    "feed",
+    "ingest_batch",
+    "note_unknown",
+    "publish",
+]
 
 log = logging.getLogger("chargeops.ingest")
 CONFLICT_RETRIES = 5
@@ -42,11 +51,17 @@ class BatchResult:
     parked: bool = False
 
 
-def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None) -> BatchResult:
+def ingest_batch(
+    app: App,
+    batch: Sequence[Inbound],
+    unit: Ingest | None = None,
+    decoded: Sequence[Decoded] | None = None,
+) -> BatchResult:
     """Decode, track state, commit (state, events and rejections together), publish.
 
     ``unit`` is the ingest unit of work to use: a replay keeps one for the whole run (its
-    data clock and cached states carry over); Azure takes a fresh one per batch."""
+    data clock and cached states carry over); Azure takes a fresh one per batch.
+    ``decoded``: the batch already decoded (a replay screens it first)."""
     if not batch:
         return BatchResult(0, 0, 0)
     if unit is None:
@@ -55,10 +70,11 @@ def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None)
         except ConfigError as exc:
             park(app, batch, f"configuration: {exc}")
             return BatchResult(len(batch), 0, 0, parked=True)
-    decoded = decode_all(batch)
+    if decoded is None:
+        decoded = decode_all(batch)
     note_unknown(app, decoded)
     before = sum(unit.counts.rejected.values())
-    added = commit_with_retry(unit, batch, decoded)
+    added = commit_contained(unit, batch, decoded)
     enqueued = [m.enqueued_at for m in batch if m.enqueued_at]
     if enqueued:  # the registry's idle check reads it (Zaptec deletes idle subscriptions)
         MessagingRecords(app.store).note_message(max(enqueued))
@@ -67,7 +83,7 @@ def ingest_batch(app: App, batch: Sequence[Inbound], unit: Ingest | None = None)
     app.counters.messages(rejected, "ingest", "rejected")
     for _, event in added:
         app.counters.events(event["type"])
-    publish(app)
+    publish(app, new_events=bool(added))
     log.info("ingest: %d messages, %d rejected, %d new events", len(batch), rejected, len(added))
     return BatchResult(len(batch), rejected, len(added))
 
@@ -92,6 +108,55 @@ def commit_with_retry(
     raise AssertionError("unreachable")
 
 
+# What a message's own data can make a commit raise (a value that cannot be encoded):
+# found by splitting like an oversized one. A store outage is none of these: it raises.
+DATA_ERRORS = (
+    TypeError,
+    ValueError,
+    UnicodeError,
+    OverflowError,
+    RecursionError,
+    ArithmeticError,
+    KeyError,
+    AttributeError,
+    IndexError,
+)
+
+
+def commit_contained(
+    unit: Ingest, batch: Sequence[Inbound], decoded: Sequence[Decoded]
+) -> list[tuple[int, dict[str, Any]]]:
+    """``commit_with_retry``, but a batch whose records outgrow what the store holds
+    (Table Storage: 1 MiB an entity) is split in halves and each committed on its own, so
+    one message can never block the rest of its batch (Zaptec would redeliver all of it
+    into its dead-letter queue). A single message still too large is rejected as
+    ``too_large`` and recorded; one whose data the store cannot encode as
+    ``internal_error``. The store checks sizes before it writes, and every write
+    is idempotent, so what a failed half wrote is simply written again.
+
+    A replay's unit keeps its states in memory between batches and cannot take part of a
+    batch back; its store (SQLite) has no such limit, so it never splits."""
+    counted = copy.deepcopy(unit.counts)
+    try:
+        return commit_with_retry(unit, batch, decoded)
+    except (TooLarge, *DATA_ERRORS) as exc:
+        unit.abandon()
+        unit.counts = copy.deepcopy(counted)
+        if unit.data_clock:
+            raise
+        if len(batch) == 1:
+            log.warning("ingest: message %s cannot be stored: %s", batch[0].ref(), exc)
+            refused = (
+                Rejection("too_large", f"its records would not fit the store: {exc}"[:300])
+                if isinstance(exc, TooLarge)
+                else Rejection("internal_error", f"commit: {type(exc).__name__}: {exc}"[:300])
+            )
+            return commit_with_retry(unit, batch, [refused])
+        half = len(batch) // 2
+        first = commit_contained(unit, batch[:half], decoded[:half])
+        return first + commit_contained(unit, batch[half:], decoded[half:])
+
+
 def decode_all(batch: Sequence[Inbound]) -> list[Decoded]:
     """Every message decodes to something; a decoder bug becomes a rejection, never a raise."""
     out: list[Decoded] = []
@@ -105,6 +170,7 @@ def decode_all(batch: Sequence[Inbound]) -> list[Decoded]:
 
 def feed(unit: Ingest, batch: Sequence[Inbound], decoded: Sequence[Decoded]) -> None:
     """Every message becomes state, an ignored count or a rejection: none raises."""
+    unit.prefetch(decoded)  # one read for the batch's states, not one per charger
     for message, item in zip(batch, decoded, strict=True):
         ref = message.ref()
         try:
@@ -141,8 +207,8 @@ def note_unknown(app: App, decoded: Sequence[Decoded]) -> None:
         log.warning("could not note unknown chargers (%s); the registry refresh finds them", exc)
 
 
-def publish(app: App) -> int:
+def publish(app: App, *, new_events: bool = True) -> int:
     """Send committed events to our topic; a failure is logged and left for later."""
-    result = app.topic.publish()
+    result = app.topic.publish(new_events=new_events)
     app.counters.published(result.sent)
     return result.sent

@@ -37,6 +37,22 @@ class FileSink:
         self._tally = tally
         self.written: Counter[str] = Counter()  # entries written by this process, by tally
 
+    def check(self) -> str | None:
+        """Why this file and the state disagree (None when they agree): a state with no
+        record of a non-empty file it would append to (a new, emptied or other state:
+        every event would be written twice), or one that says the file holds entries
+        its log does not have (an older copy of the state)."""
+        size = self.path.stat().st_size if self.path.exists() else 0
+        entry = self.store.get(_KIND, self._key)
+        if entry is None:
+            if size and self.store.head(self.log) == 0:
+                return f"{self.path} holds {size:,} bytes this state did not write"
+            return None
+        seq = int(entry.value["seq"])
+        if seq > self.store.head(self.log):
+            return f"{self.path} holds entries up to {seq:,}; the state's log ends before"
+        return None
+
     def open(self) -> None:
         """Create or recover the file so it matches what the store says it holds."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,8 +82,9 @@ class FileSink:
                 seq = rows[-1][0]
                 count += len(rows)
                 self.written.update(self._tally(value) for _, value in rows)
-            f.flush()
-            os.fsync(f.fileno())
+            if count:  # nothing written, nothing to make durable
+                f.flush()
+                os.fsync(f.fileno())
             offset = f.tell()
         if count:
             self._confirm(seq, offset)

@@ -76,25 +76,36 @@ class _Reader:
         return self.take(self.mb31())
 
     def root_text(self) -> bytes:
+        """The root's text. Strict about structure, because a text record whose declared
+        length disagrees with its bytes leaves the reader inside the JSON: attributes
+        only right after an element's start, and no element inside the string (a
+        DataContract string holds only text), so the misread bytes are refused rather
+        than spliced into a different JSON text."""
         depth = 0
         seen_root = False
+        in_start = False  # right after an element record (or its attributes)
         parts: list[bytes] = []
         while self.pos < len(self.data):
             record = self.byte()
+            if 0x04 <= record <= 0x3F:
+                if not in_start:
+                    raise self.fail("nbfx_malformed", "attribute outside an element's start")
+                self.attribute(record)
+                continue
+            in_start = False
             if record == _END:
                 if depth == 0:
                     raise self.fail("nbfx_malformed", "end element without an open element")
                 depth -= 1
             elif record == 0x02:  # Comment
                 self.string()
-            elif 0x04 <= record <= 0x3F:
-                self.attribute(record)
             elif 0x40 <= record <= 0x77:
-                if seen_root and depth == 0:
-                    raise self.fail("nbfx_malformed", "more than one root element")
+                if seen_root:
+                    what = "more than one root" if depth == 0 else "an element inside the string"
+                    raise self.fail("nbfx_malformed", what)
                 self.element_name(record)
                 depth += 1
-                seen_root = True
+                seen_root = in_start = True
             elif 0x80 <= record <= 0xBD:
                 if depth == 0:
                     raise self.fail("nbfx_malformed", "text outside the root element")

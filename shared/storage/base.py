@@ -17,12 +17,29 @@ primitives).
 from __future__ import annotations
 
 import abc
+import os
+import socket
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["ANY", "AlreadyExists", "Conflict", "Entry", "Store", "StoreConfigError", "StoreError"]
+__all__ = [
+    "ANY",
+    "LEASE_KEY",
+    "LEASE_KIND",
+    "AlreadyExists",
+    "Conflict",
+    "Entry",
+    "LeaseWriter",
+    "StateBusy",
+    "Store",
+    "StoreConfigError",
+    "StoreError",
+    "TooLarge",
+    "Writer",
+]
 
 
 class _Any:
@@ -40,6 +57,15 @@ class StoreError(Exception):
 
 class StoreConfigError(ValueError):
     """The store cannot be opened as configured (names the setting)."""
+
+
+class TooLarge(StoreError):
+    """A record is larger than the backend can hold (Table Storage: 1 MiB an entity).
+    Raised before anything of that record is written."""
+
+
+class StateBusy(StoreConfigError):
+    """Another process is writing this state (a second replay on one state)."""
 
 
 class AlreadyExists(StoreError):
@@ -79,6 +105,17 @@ class Store(abc.ABC):
     def put_many(self, kind: str, items: Mapping[str, Json]) -> None:
         """Upsert several records of one kind (batched where the backend can)."""
 
+    def put_versioned(self, kind: str, items: Mapping[str, tuple[Json, object]]) -> dict[str, str]:
+        """Write several records of one kind, each with its own ``expect`` (as ``put``);
+        returns their new versions. A version mismatch or an insert that finds the
+        record is a ``Conflict``. Batched where the backend can (Tables: 100 a request)."""
+        try:
+            with self.transaction():
+                return {key: self.put(kind, key, value, expect=expect)
+                        for key, (value, expect) in items.items()}  # fmt: skip
+        except AlreadyExists as exc:
+            raise Conflict(str(exc)) from None
+
     @abc.abstractmethod
     def delete(self, kind: str, key: str) -> None: ...
 
@@ -102,10 +139,24 @@ class Store(abc.ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """Group writes: all or nothing where the backend supports it."""
 
+    def batch(self) -> AbstractContextManager[None]:
+        """Commit many units of work at once where the backend can (SQLite: one commit,
+        each ``transaction()`` inside a savepoint). Elsewhere units commit as they go."""
+        return nullcontext()
+
     def ping(self) -> bool:
         """Cheap reachability check for health endpoints."""
         self.get("meta", "ping")
         return True
+
+    def writer(self, purpose: str) -> Writer:
+        """Become the one writer of this state, or raise ``StateBusy`` naming it.
+
+        Two replays on one state would both send every notice and append every event
+        to the output files twice. Here: a lease record (Table Storage has no locks),
+        renewed by the holder while it works, taken over only once it has expired (a
+        killed holder). SQLite overrides this with a lock file the OS releases."""
+        return LeaseWriter(self, purpose)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
@@ -115,3 +166,61 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Writer(abc.ABC):
+    """What ``Store.writer`` holds: renew it while working, release it when done."""
+
+    @abc.abstractmethod
+    def renew(self) -> None:
+        """Still the writer? Raises ``StateBusy`` if another took over meanwhile."""
+
+    @abc.abstractmethod
+    def release(self) -> None: ...
+
+
+LEASE_KIND, LEASE_KEY = "meta", "writer"  # schema.Meta.WRITER
+LEASE_SECONDS = 120.0  # a run renews at every unit of work, far more often than this
+
+
+class LeaseWriter(Writer):
+    """A lease in a record: insert-only to take a free state, compare-and-swap to take
+    an expired lease or to renew one's own."""
+
+    def __init__(self, store: Store, purpose: str, seconds: float = LEASE_SECONDS) -> None:
+        self.store, self.seconds = store, seconds
+        self.holder = f"{purpose} (pid {os.getpid()} on {socket.gethostname()})"
+        self.version: str | None = None
+        entry = store.get(LEASE_KIND, LEASE_KEY)
+        try:
+            if entry is None:
+                self.version = store.put(LEASE_KIND, LEASE_KEY, self._value(), expect=None)
+            elif float(entry.value.get("expires", 0)) < time.time():
+                self.version = store.put(LEASE_KIND, LEASE_KEY, self._value(), expect=entry.version)
+            else:
+                raise self._busy(entry.value)
+        except (AlreadyExists, Conflict):
+            latest = store.get(LEASE_KIND, LEASE_KEY)
+            raise self._busy(latest.value if latest else {}) from None
+
+    def _value(self) -> Json:
+        return {"holder": self.holder, "expires": time.time() + self.seconds}
+
+    def _busy(self, value: Json) -> StateBusy:
+        left = max(0, int(float(value.get("expires", 0)) - time.time()))
+        return StateBusy(
+            f"--state {self.store.location}: in use by {value.get('holder', 'another run')} "
+            f"(its lease runs {left} s more unless renewed); one writer per state"
+        )
+
+    def renew(self) -> None:
+        try:
+            self.version = self.store.put(LEASE_KIND, LEASE_KEY, self._value(), expect=self.version)
+        except Conflict:
+            latest = self.store.get(LEASE_KIND, LEASE_KEY)
+            raise self._busy(latest.value if latest else {}) from None
+
+    def release(self) -> None:
+        entry = self.store.get(LEASE_KIND, LEASE_KEY)
+        if entry is not None and entry.version == self.version:
+            self.store.delete(LEASE_KIND, LEASE_KEY)

@@ -29,5 +29,7 @@ def _sqlite(path: Path) -> Store:
 
     try:
         return SqliteStore(path)
+    except StoreConfigError:
+        raise
     except Exception as exc:  # sqlite3 raises several types for a bad file
         raise StoreConfigError(f"--state {path}: cannot open as SQLite ({exc})") from exc

@@ -7,16 +7,28 @@ killed process leaves either all of a unit of work or none of it.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.storage.base import ANY, AlreadyExists, Conflict, Entry, Json, Store
+from shared.storage.base import (
+    ANY,
+    AlreadyExists,
+    Conflict,
+    Entry,
+    Json,
+    StateBusy,
+    Store,
+    StoreConfigError,
+    Writer,
+)
 
-__all__ = ["SqliteStore"]
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -27,6 +39,8 @@ CREATE TABLE IF NOT EXISTS log (
   PRIMARY KEY (log, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS log_dedup ON log (log, dedup);
 """
+SCHEMA_VERSION = 1
+_COLUMNS = {"kv": {"kind", "key", "version", "value"}, "log": {"log", "seq", "dedup", "value"}}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -44,16 +58,90 @@ class SqliteStore(Store):
                 if self.location != ":memory:":
                     self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
-                self._db.executescript(_SCHEMA)
+                self._check_schema()
                 break
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 49:
                     raise
                 time.sleep(0.05 + attempt * 0.01)
         self._depth = 0
+        self._batch = False  # inside ``batch()``: top-level units are savepoints
+
+    def _check_schema(self) -> None:
+        """Create a new state; refuse one this version cannot read, naming the file.
+
+        ``user_version`` is the schema version (0 with both tables: a state written
+        before versions were kept). A state missing a table would lose what belongs
+        there silently (the log: every new event), so it is refused, not repaired."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        tables = {
+            name: {row[1] for row in self._db.execute(f"PRAGMA table_info({name})")}
+            for name in _COLUMNS
+        }
+        present = [name for name, cols in tables.items() if cols]
+        if version > SCHEMA_VERSION:
+            raise StoreConfigError(
+                f"--state {self.location}: schema version {version}, newer than this "
+                f"chargeops reads ({SCHEMA_VERSION})"
+            )
+        if not present and version == 0:
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        for name, cols in tables.items():
+            if not cols:
+                raise StoreConfigError(f"--state {self.location}: table {name!r} is missing")
+            if cols != _COLUMNS[name]:
+                raise StoreConfigError(
+                    f"--state {self.location}: table {name!r} has columns "
+                    f"{sorted(cols)}, expected {sorted(_COLUMNS[name])}"
+                )
+        self._db.executescript(_SCHEMA)  # the index, if an older state lacks it
+        if version == 0:
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def writer(self, purpose: str) -> Writer:
+        """A lock file beside the state (``<state>.lock``): the OS releases it when the
+        holder exits, even when killed, so a resumed run never waits for a lease."""
+        if self.location == ":memory:":
+            return _NoLock()
+        return _FileLock(Path(self.location + ".lock"), self.location, purpose)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many units of work, one commit: each ``transaction()`` inside is a savepoint,
+        still all or nothing on its own (a unit that raises is rolled back alone), and
+        a kill before the end leaves none of the batch (its work is redone, idempotently,
+        by the next run). A commit per unit cost more than the units' own work."""
+        if self._depth:  # inside a transaction already: it is the batch
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth, self._batch = 1, True
+        try:
+            yield
+        except BaseException:
+            self._depth, self._batch = 0, False
+            self._db.execute("ROLLBACK")
+            raise
+        self._depth, self._batch = 0, False
+        self._db.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        if self._batch and self._depth == 1:  # a unit of work inside a batch
+            self._db.execute("SAVEPOINT unit")
+            self._depth = 2
+            try:
+                yield
+            except BaseException:
+                self._depth = 1
+                self._db.execute("ROLLBACK TO unit")
+                self._db.execute("RELEASE unit")
+                raise
+            self._depth = 1
+            self._db.execute("RELEASE unit")
+            return
         if self._depth:
             self._depth += 1
             try:
@@ -170,3 +258,40 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self._db.close()
+
+
+class _FileLock(Writer):
+    def __init__(self, path: Path, state: str, purpose: str) -> None:
+        self._file = path.open("a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            holder = self._file.read(200).strip() or "another chargeops"
+            self._file.close()
+            raise StateBusy(
+                f"--state {state}: in use by {holder} (lock {path}); one writer per state"
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"{purpose} (pid {os.getpid()})\n")
+        self._file.flush()
+
+    def renew(self) -> None:
+        """The OS holds the lock for as long as the file is open."""
+
+    def release(self) -> None:
+        if not self._file.closed:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.close()
+
+
+class _NoLock(Writer):
+    """``:memory:`` is private to its connection: nobody else can write it."""
+
+    def renew(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from shared.adapters.deadline import deadline_transport
 from shared.zaptec.auth import ZaptecAuth
 from shared.zaptec.budget import Policy
 from shared.zaptec.config import ZaptecConfig
@@ -86,10 +87,12 @@ class ZaptecClient:
         self.auth = ZaptecAuth(
             f"{config.api_base}/oauth/token", config.username, config.secret, self.clock.now
         )
-        inner = transport or httpx.HTTPTransport(retries=0)
+        inner = transport or deadline_transport(retries=0)
         self.http = httpx.Client(
             base_url=config.api_base,
-            transport=BudgetTransport(inner, self.limiter, config.attempts),
+            transport=BudgetTransport(
+                inner, self.limiter, config.attempts, config.timeout.total_seconds()
+            ),
             auth=self.auth,
             timeout=config.timeout.total_seconds(),
             headers={"user-agent": "chargeops", "accept": "application/json"},

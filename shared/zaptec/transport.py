@@ -7,13 +7,16 @@ Retry-After has passed, with jittered exponential backoff on repeats, then the r
 retried. 502/503/504 and network errors on idempotent requests (GET, and the token
 request) are retried with full-jitter backoff. Callers mark requests through extensions:
 ``chargeops.background`` (leave the reserve alone) and ``chargeops.deadline`` (epoch
-seconds; past it the budget raises BudgetExhausted instead of waiting).
+seconds; past it the budget raises BudgetExhausted instead of waiting). Each attempt, its
+body included, must also finish within the client's timeout and the run's deadline
+(``shared.adapters.deadline``): a server trickling bytes cannot outlast either.
 """
 
 from __future__ import annotations
 
 import httpx
 
+from shared.adapters.deadline import overall_deadline
 from shared.adapters.http import retry_after
 from shared.zaptec.budget import TOKEN, classify
 from shared.zaptec.errors import BudgetExhausted, ZaptecUnavailable
@@ -26,8 +29,15 @@ _TRANSIENT = frozenset({502, 503, 504})
 
 
 class BudgetTransport(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, limiter: Limiter, attempts: int) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        limiter: Limiter,
+        attempts: int,
+        timeout: float | None = None,
+    ) -> None:
         self.inner, self.limiter, self.attempts = inner, limiter, attempts
+        self.timeout = timeout  # for requests that carry none (the auth flow's token request)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         kind = classify(request.method, request.url.path, dict(request.url.params))
@@ -38,7 +48,9 @@ class BudgetTransport(httpx.BaseTransport):
         for attempt in range(1, self.attempts + 1):
             self.limiter.acquire(kind, background=background, deadline=deadline)
             try:
-                response = self.inner.handle_request(request)
+                with overall_deadline(self._time_left(request, deadline)):
+                    response = self.inner.handle_request(request)
+                    response.read()  # within the deadline: a trickled body counts too
             except httpx.TransportError as exc:
                 if not retryable or attempt == self.attempts:
                     raise
@@ -67,6 +79,17 @@ class BudgetTransport(httpx.BaseTransport):
         raise ZaptecUnavailable(
             f"{request.method} {request.url.path}: {failure} after {self.attempts} attempts"
         )
+
+    def _time_left(self, request: httpx.Request, deadline: float | None) -> float | None:
+        """The whole request gets the client's timeout (httpx applies it per socket read),
+        and never more than the run has left (``run_limit``)."""
+        limits = request.extensions.get("timeout") or {}
+        bounds = [t for t in (limits.get("read"), limits.get("pool")) if t is not None]
+        if not bounds and self.timeout is not None:
+            bounds.append(self.timeout)
+        if deadline is not None:
+            bounds.append(max(deadline - self.limiter.clock.now(), 0.0))
+        return min(bounds) if bounds else None
 
     def _pause(self, attempt: int) -> None:
         policy = self.limiter.policy

@@ -90,7 +90,8 @@ def test_an_empty_variable_is_refused_for_credentials_and_urls(
 
 def test_empty_and_missing_variables_are_reported_together() -> None:
     doc = {"targets": {"ops": PD, "h": HOOK}, "zaptec": {"password": "${ZAPTEC_PASSWORD}"}}
-    message = _error(doc, {"PD_ROUTING_KEY": "", "HOOK_SECRET": "whsec_x"})
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # Standard Webhooks: 24 bytes
+    message = _error(doc, {"PD_ROUTING_KEY": "", "HOOK_SECRET": secret})
     assert message == (
         "CHARGEOPS_CONFIG: environment variable not set: ZAPTEC_PASSWORD (zaptec.password); "
         "environment variable empty (a credential or URL cannot be): "
@@ -157,7 +158,7 @@ def test_an_exact_non_alert_type_to_an_alert_only_target_is_refused() -> None:
             },
         ],
     }
-    env = {"PD_ROUTING_KEY": "k", "HOOK_SECRET": "whsec_x"}
+    env = {"PD_ROUTING_KEY": "k", "HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
     assert _error(doc, env) == (
         "CHARGEOPS_CONFIG: routes[1].match.types[1]: 'session.completed' is not an alert, "
         "and target 'ops' (pagerduty) takes alerts only; route it to a webhook or teams target"

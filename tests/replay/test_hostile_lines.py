@@ -106,3 +106,78 @@ def test_a_warnings_mask_beyond_64_bits_raises_no_fault_at_all(
     events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
     raised = [e for e in events if e["type"] == "charger.fault.raised"]
     assert len(raised) == 1
+
+
+def _replay(run_cli: RunCli, tmp_path: Path, lines: list[str], name: str) -> dict[str, object]:
+    capture = tmp_path / f"{name}.jsonl"
+    capture.write_text("\n".join(lines) + "\n")
+    got = run_cli("replay", str(capture), "--out", str(tmp_path / name), "--json", "--quiet")
+    assert got.returncode == 0, got.stderr
+    out = tmp_path / name
+    return {
+        "summary": json.loads(got.stdout),
+        "events": [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()],
+        "rejected": [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()],
+    }
+
+
+def test_state_ids_duplicate_keys_and_offsets_that_lie_are_refused(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    good = frame(804, "2026-04-26T10:00:00Z", "0")
+    lines = [
+        good,
+        good.replace('"StateId": 804', '"StateId": 804.9'),  # int() would read 804
+        good.replace('"StateId": 804', '"StateId": "\u0663"'),  # int() would read 3
+        good.replace('"StateId": 804', '"StateId": 4294967296'),  # beyond 32 bits
+        good[:-1] + ', "ChargerId": "00000000-0000-4000-8000-000000000001"}',
+        good[:-1] + ', "StateId": 710}',
+        frame(-2, "2026-04-26T10:01:00+14:01", "0"),  # no place on Earth
+        frame(-2, "2026-04-26T10:01:00-23:59", "0"),
+        frame(-2, "2026-04-26T10:01:00+14:00", "1"),  # Kiribati: fine
+    ]
+    run = _replay(run_cli, tmp_path, lines, "run")
+    reasons = {r["line"]: r["reason"] for r in run["rejected"]}  # type: ignore[union-attr]
+    assert reasons == {
+        2: "invalid_state_id",
+        3: "invalid_state_id",
+        4: "invalid_state_id",
+        5: "duplicate_key",
+        6: "duplicate_key",
+        7: "invalid_timestamp",
+        8: "invalid_timestamp",
+    }
+
+
+def _by_id(events: object) -> list[dict[str, object]]:
+    assert isinstance(events, list)
+    return sorted(events, key=lambda e: str(e["id"]))
+
+
+def test_one_frame_from_next_year_does_not_move_the_clock(run_cli: RunCli, tmp_path: Path) -> None:
+    """Finding 8: a 2027 frame in a 2026 capture took every charger offline by silence."""
+    sample = (Path(__file__).resolve().parents[2] / "samples" / "sample-day.jsonl").read_text()
+    valid = sample.splitlines()
+    future = frame(-2, "2027-04-26T10:00:00Z", "1")
+    clean = _replay(run_cli, tmp_path, valid, "clean")
+    dirty = _replay(run_cli, tmp_path, [*valid[:500], future, *valid[500:]], "dirty")
+    ahead = [r for r in dirty["rejected"] if r["line"] == 501]  # type: ignore[union-attr]
+    assert [r["reason"] for r in ahead] == ["timestamp_ahead"]
+    assert _by_id(dirty["events"]) == _by_id(clean["events"])
+
+
+def test_a_capture_that_continues_after_a_gap_is_not_refused(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A later file on the same state starts far past the state's clock: the jump is real
+    because the frames after it agree."""
+    first = [frame(-2, "2026-04-26T10:00:00Z", "1"), frame(-2, "2026-04-26T10:05:00Z", "0")]
+    later = [frame(-2, "2026-05-03T10:00:00Z", "1"), frame(-2, "2026-05-03T10:05:00Z", "0")]
+    capture = tmp_path / "first.jsonl"
+    capture.write_text("\n".join(first) + "\n")
+    assert run_cli("replay", str(capture), "--quiet").returncode == 0
+    capture = tmp_path / "later.jsonl"
+    capture.write_text("\n".join(later) + "\n")
+    got = run_cli("replay", str(capture), "--quiet", "--json")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["events"] == {"charger.online": 1, "charger.offline": 1}
