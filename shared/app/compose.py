@@ -19,7 +19,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,17 +198,19 @@ class AppSettingsView(Mapping[str, str]):
         return len(self._env)
 
 
-def config_from_env(env: Mapping[str, str], *, out: Path | None = None) -> Config:
+def config_from_env(
+    env: Mapping[str, str], *, out: Path | None = None, needs: Collection[str] | None = None
+) -> Config:
     """The one resolver: ``CHARGEOPS_CONFIG`` (inline YAML), else ``CHARGEOPS_CONFIG_PATH``
     (a relative path is taken from the app root, beside function_app.py, in Azure and on
     the command line alike), else the built-in default: every event to ``OUT/outbox/``
     (the temp directory when there is no OUT). Unresolved Key Vault references refuse."""
     env = AppSettingsView(env)
     if env.get("CHARGEOPS_CONFIG"):
-        return load_config(text=env["CHARGEOPS_CONFIG"], env=env)
+        return load_config(text=env["CHARGEOPS_CONFIG"], env=env, needs=needs)
     if env.get("CHARGEOPS_CONFIG_PATH"):
         path = Path(env["CHARGEOPS_CONFIG_PATH"])
-        return load_config(path if path.is_absolute() else APP_ROOT / path, env=env)
+        return load_config(path if path.is_absolute() else APP_ROOT / path, env=env, needs=needs)
     return default_config(out or Path(tempfile.gettempdir()) / "chargeops")
 
 

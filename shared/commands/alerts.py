@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from shared.cli import UsageError
-from shared.commands.common import add_common, require_state, resolve_config, resolve_store
+from shared.commands.common import (
+    NOT_ZAPTEC,
+    add_common,
+    require_state,
+    resolve_config,
+    resolve_store,
+)
 from shared.config.loader import Config
 from shared.consumers.tickets.explain import Condition, alert_id, conditions, totals
 from shared.consumers.tickets.model import Alert
@@ -215,7 +221,7 @@ def _notice(log: DeliveryLog, episode: str, target: str, action: str) -> dict[st
 def _explain(args: argparse.Namespace) -> int:
     out = Path(args.out)
     require_state(args, out)
-    config = resolve_config(args, out)
+    config = resolve_config(args, out, needs=NOT_ZAPTEC)
     store = resolve_store(args, out)
     try:
         repo, log = AlertRepo(store), DeliveryLog(store)

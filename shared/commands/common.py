@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from shared.storage.factory import StoreConfigError, open_store
 from shared.timestamps import parse_utc
 
 __all__ = [
+    "NOT_ZAPTEC",
     "add_common",
     "date_window",
     "parse_day",
@@ -43,14 +45,22 @@ def add_common(parser: argparse.ArgumentParser, *, out: bool = False) -> None:
         )
 
 
-def resolve_config(args: argparse.Namespace, out_dir: Path) -> Config:
+#: Every section but ``zaptec``: what commands that never call the Zaptec API resolve, so
+#: rendering a PagerDuty notice does not ask for the Zaptec password.
+NOT_ZAPTEC: frozenset[str] = frozenset(Config.model_fields) - {"zaptec"}
+
+
+def resolve_config(
+    args: argparse.Namespace, out_dir: Path, *, needs: Collection[str] | None = None
+) -> Config:
     """``--config FILE`` (as typed, from the current directory), else the app settings as
     the function app reads them (``shared.app.compose.config_from_env``: the same
-    resolver, so a relative ``CHARGEOPS_CONFIG_PATH`` means the same file in both)."""
+    resolver, so a relative ``CHARGEOPS_CONFIG_PATH`` means the same file in both).
+    ``needs``: the sections the command uses; ``${VAR}`` only elsewhere may be unset."""
     try:
         if args.config:
-            return load_config(args.config)
-        return config_from_env(os.environ, out=out_dir)
+            return load_config(args.config, needs=needs)
+        return config_from_env(os.environ, out=out_dir, needs=needs)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from shared.cli import UsageError
 from shared.commands.common import (
+    NOT_ZAPTEC,
     add_common,
     date_window,
     require_state,
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         args.format = "jsonl"
     out_dir = Path("out")
     require_state(args, out_dir)
-    config = resolve_config(args, out_dir)
+    config = resolve_config(args, out_dir, needs=NOT_ZAPTEC)
     store = resolve_store(args, out_dir)
     try:
         ledger = Ledger(store, config.finance, SiteResolver(config.finance, None))

@@ -18,6 +18,7 @@ from typing import Any
 
 from shared.cli import UsageError
 from shared.commands.common import (
+    NOT_ZAPTEC,
     add_common,
     date_window,
     require_state,
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--top: must be 0 (all) or a positive number")
     out_dir = Path("out")
     require_state(args, out_dir)
-    config = resolve_config(args, out_dir)
+    config = resolve_config(args, out_dir, needs=NOT_ZAPTEC)
     store = resolve_store(args, out_dir)
     try:
         # silences added by `chargeops silence add` count as excluded like YAML ones
