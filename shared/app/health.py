@@ -133,6 +133,15 @@ def _records(store: Store, now: datetime, health: Health, policy: Policy | None)
             "(see chargeops dlq peek --state ...)"
         )
     health.details["watchdog"] = meta.get(Meta.WATCHDOG)
+    from shared.notify.outbox import DeliveryLog  # noqa: PLC0415
+
+    disabled = DeliveryLog(store).disabled()
+    health.details["disabled_targets"] = disabled
+    for name, why in sorted(disabled.items()):
+        health.problem(
+            f"target {name} disabled since {why.get('at')}: {why.get('reason')} "
+            f"(chargeops deliveries retry --target {name} re-enables it)"
+        )
 
 
 def _older(stamp: object, now: datetime, age: timedelta) -> bool:

@@ -1,17 +1,20 @@
 """``chargeops render TARGET EVENT_TYPE``: the exact request(s) a target would receive for
-a sample event (method, URL, headers with secrets masked, body), from the same code that
-sends them, so ops teams can check templates before deploying."""
+a sample event (method, URL, headers, body), from the same code that sends them, so ops
+teams can check templates before deploying.
+
+What is shown is masked by allow-list (``shared.adapters.masking``): every header but a
+few harmless ones, URL userinfo and query values not known harmless, and the target's
+configured secrets wherever they appear in the body."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from shared.adapters.http import OutboundRequest, is_secret_header
+from shared.adapters.http import OutboundRequest
+from shared.adapters.masking import MASK, mask_headers, mask_url
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config
 from shared.consumers.tickets.samples import sample_notice
@@ -19,10 +22,8 @@ from shared.events.catalogue import alerting, is_known
 from shared.notify.render import TemplateProblem
 from shared.notify.targets import Target, build_targets
 
-__all__ = ["register"]
+__all__ = ["masked_request", "register"]
 
-MASK = "***"
-_SECRET_QUERY = re.compile(r"(sig|signature|code|key|token|secret|password)", re.IGNORECASE)
 _ALERTING = ", ".join(t.name for t in alerting())  # the types with alert samples
 
 
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             f"so {event_type} is never sent there"
         )
     try:
-        requests = [_masked(r, target) for r in target.preview(notice)]
+        requests = [masked_request(r, target) for r in target.preview(notice)]
     except (TemplateProblem, ValueError) as exc:
         raise UsageError(f"render: targets.{target.name}: {_scrub(str(exc), target)}") from None
     if args.json:
@@ -82,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _masked(request: OutboundRequest, target: Target) -> dict[str, Any]:
-    headers = {
-        k: MASK if is_secret_header(k) else _scrub(v, target) for k, v in request.headers.items()
-    }
+def masked_request(request: OutboundRequest, target: Target) -> dict[str, Any]:
+    """A request as it may be shown: headers by allow-list, URL without credentials,
+    the target's secrets scrubbed from everything (also used by ``replay --dry-run``)."""
+    headers = {k: _scrub(v, target) for k, v in mask_headers(request.headers).items()}
     body: Any = None
     if request.body is not None:
         text = _scrub(request.body.decode("utf-8", "replace"), target)
@@ -95,16 +96,10 @@ def _masked(request: OutboundRequest, target: Target) -> dict[str, Any]:
             body = text
     return {
         "method": request.method,
-        "url": _mask_url(request.url, target),
+        "url": mask_url(_scrub(request.url, target)),
         "headers": headers,
         "body": body,
     }
-
-
-def _mask_url(url: str, target: Target) -> str:
-    parts = urlsplit(_scrub(url, target))
-    query = [(k, MASK if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query, True)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*/:=")))
 
 
 def _scrub(text: str, target: Target) -> str:

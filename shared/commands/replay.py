@@ -6,14 +6,15 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from shared.app.compose import open_local
-from shared.app.replay import InputError, ReplayOptions, replay
+from shared.app.replay import InputError, ReplayOptions, StoreConfigError, replay
 from shared.cli import UsageError
 from shared.commands.common import add_common, resolve_config, resolve_store
+from shared.commands.dry_run import start as start_dry_run
+from shared.commands.progress import Feedback, status_line
 from shared.config.loader import nothing_routed
 from shared.notify.targets import UnsupportedKind
 
@@ -38,6 +39,12 @@ def register(sub: Any) -> None:
         "pending instead of completing them when the input ends",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send nothing and change no state: write what would be sent, per target, "
+        "to OUT/dry-run/requests.jsonl (masked) and say how much",
+    )
     p.set_defaults(handler=run)
 
 
@@ -45,76 +52,56 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
+    dry = start_dry_run(args.state, out) if args.dry_run else None
+    if dry is not None:
+        out = dry.out  # files of a dry run never mix with the real ones
     config = resolve_config(args, out)
     # A zaptec-only config loads (registry refresh uses it) but delivers nothing: say so.
     unrouted = nothing_routed(config)
     if unrouted:
         print(f"chargeops: warning: {args.config or 'config'}: {unrouted}", file=sys.stderr)
-    store = resolve_store(args, out)
-    app = open_local(config, store)
+    state = args if dry is None else argparse.Namespace(state=dry.state_path())
+    store = resolve_store(state, out)
+    app = open_local(config, store, http=None if dry is None else dry.client(config))
     # Each refused line is in rejected.jsonl and the summary: no log line per line here.
     logging.getLogger("chargeops.ingest").addHandler(logging.NullHandler())
-    progress = None if args.quiet else _progress(args.input)
+    feedback = _feedback(args.input, quiet=args.quiet)
     try:
-        summary = replay(app, ReplayOptions(args.input, out, drain=not args.no_drain), progress)
+        with feedback:
+            summary = replay(
+                app,
+                ReplayOptions(args.input, out, drain=not args.no_drain),
+                lambda lines, offset: feedback.update(
+                    done=offset if offset >= 0 else feedback.total, count=lines
+                ),
+            )
     except UnsupportedKind as exc:
         raise UsageError(f"{args.config or 'config'}: {exc}") from None
-    except InputError as exc:
+    except (InputError, StoreConfigError) as exc:  # StoreConfigError: a busy or other state
         raise UsageError(str(exc)) from None
     finally:
         app.close()
+        if dry is not None:
+            dry.close()
     if args.json:
         print(json.dumps(summary.as_json(), indent=None))
     else:
         print(summary.as_text())
+    if dry is not None:
+        print(dry.report(), file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
-def _progress(source: str) -> Any:
-    """Progress on stderr: a live line with a bar on a terminal, a line every 10 s
-    otherwise (logs); both say how far, how fast, how long so far and how long to go."""
+def _feedback(source: str, *, quiet: bool) -> Feedback:
+    """Progress on stderr (shared.commands.progress): a bar on a terminal, a line every
+    10 s otherwise; the total is the file's size, unknown for stdin and .gz."""
     sized = source != "-" and Path(source).is_file() and not source.endswith(".gz")
-    total = Path(source).stat().st_size if sized else 0
-    started = last = time.monotonic()
-    tty = sys.stderr.isatty()
-
-    def report(lines: int, offset: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        done = offset < 0
-        if not done and now - last < (0.5 if tty else 10):
-            return
-        last = now
-        text = progress_text(lines, total if done else offset, total, now - started, bar=tty)
-        if tty:
-            print(f"\r{text}\033[K", end="" if not done else "\n", file=sys.stderr, flush=True)
-        elif not done:
-            print(text, file=sys.stderr, flush=True)
-
-    return report
+    total = Path(source).stat().st_size if sized else None
+    return Feedback("replay", total=total, unit="lines", enabled=not quiet)
 
 
 def progress_text(
     lines: int, done: int, total: int, elapsed: float, *, bar: bool = False, width: int = 20
 ) -> str:
-    """``replay: 120,000 lines  40% [########............]  21,300/s  0:00:05 elapsed,
-    ETA 0:00:08``; without a known size (stdin, .gz) just lines, rate and elapsed time."""
-    rate = lines / elapsed if elapsed > 0 else 0.0
-    parts = [f"replay: {lines:,} lines"]
-    share = min(done / total, 1.0) if total > 0 and done >= 0 else None
-    if share is not None:
-        parts.append(f"{share:4.0%}")
-        if bar:
-            filled = round(share * width)
-            parts.append("[" + "#" * filled + "." * (width - filled) + "]")
-    parts.append(f"{rate:,.0f}/s")
-    timing = f"{_clock(elapsed)} elapsed"
-    if share is not None and 0 < share < 1:
-        timing += f", ETA {_clock(elapsed * (1 - share) / share)}"
-    parts.append(timing)
-    return "  ".join(parts)
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds + 0.5)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    """The plain progress line (``shared.commands.progress.status_line``) for a replay."""
+    return status_line("replay", lines, done, total, elapsed, bar=bar, width=width)

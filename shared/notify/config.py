@@ -8,13 +8,14 @@ them into the one document and checks that routes name defined targets.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from shared.config.fields import ConfigModel, Duration, RetryConfig, check_period, is_safe_url
 from shared.events import catalogue
+from shared.notify.fields import Link, check_webhook_secret
 from shared.notify.render import check_template
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
     "TARGET_KINDS",
     "JiraTarget",
     "Match",
+    "OcpiTarget",
     "OpsgenieTarget",
     "PagerDutyTarget",
     "Route",
     "ServiceNowTarget",
     "Silence",
+    "SlackTarget",
     "TargetConfig",
     "TeamsTarget",
     "WebhookTarget",
@@ -73,6 +76,8 @@ def check_url(url: str) -> str:
         return url
     parsed = urlsplit(url)
     if parsed.scheme == "file" and parsed.path:
+        if parsed.netloc not in ("", "localhost"):  # file://host/path would write locally
+            raise ValueError(f"{url!r}: a file:// outbox is a local folder (no host)")
         return url
     raise ValueError(f"{url!r}: targets need https:// (http:// only for localhost)")
 
@@ -84,6 +89,10 @@ class _TargetBase(ConfigModel):
     timeout: Duration = timedelta(seconds=15)
     concurrency: int = Field(default=4, ge=1, le=64)
     retry: RetryConfig = RetryConfig()
+    # Alertmanager's send_resolved: false leaves closing to people (no close notice).
+    send_resolved: bool = True
+    # Requests per minute to this target (None: no pacing); kinds set their vendor's limit.
+    rate_limit: int | None = Field(default=None, ge=1, le=100_000)
 
     @field_validator("url")
     @classmethod
@@ -105,8 +114,20 @@ class _ApiTarget(_TargetBase):
     @classmethod
     def _not_file(cls, url: str) -> str:
         if url.startswith("file:"):
-            raise ValueError("file:// outboxes are for webhook and teams targets only")
+            raise ValueError("file:// outboxes are for webhook, teams and slack targets only")
         return url
+
+
+class _TicketTarget(_ApiTarget):
+    """Ticket systems (Jira, ServiceNow, Zendesk): a record people work on.
+
+    ``ended_before_sent`` says what to do when a condition ended before its ticket could
+    be created (the target was down or throttling): ``skip`` (default) makes no ticket and
+    records why in the delivery log; ``record`` creates the ticket and closes it, so the
+    episode is on file.
+    """
+
+    ended_before_sent: Literal["skip", "record"] = "skip"
 
 
 class WebhookTarget(_TargetBase):
@@ -116,11 +137,40 @@ class WebhookTarget(_TargetBase):
     # alerts: the ticket lifecycle (grace, grouping, silences) like the ticketing kinds
     mode: Literal["events", "alerts"] = "events"
 
+    @field_validator("secret")
+    @classmethod
+    def _standard_secret(cls, secret: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(secret, list):
+            if not secret:
+                raise ValueError("give at least one secret, or leave the key out")
+            for i, one in enumerate(secret):
+                try:
+                    check_webhook_secret(one)
+                except ValueError as exc:
+                    raise ValueError(f"[{i}]: {exc}") from None
+        elif secret is not None:
+            check_webhook_secret(secret)
+        return secret
+
 
 class PagerDutyTarget(_ApiTarget):
     kind: Literal["pagerduty"]
     url: str = "https://events.pagerduty.com/v2/enqueue"
     routing_key: str
+    # During a rotation: the key the open incidents were triggered with. A resolve goes
+    # with the key its trigger used (PagerDuty drops it otherwise); the delivery log keeps
+    # only a fingerprint of which key that was, never the key.
+    previous_routing_key: str | None = None
+    rate_limit: int | None = Field(default=120, ge=1, le=100_000)  # per routing key (PD)
+    client_url: str | None = None  # "View in chargeops" link PagerDuty shows
+    links: list[Link] = Field(default_factory=list)
+
+    @field_validator("client_url")
+    @classmethod
+    def _safe_client_url(cls, url: str | None) -> str | None:
+        if url is not None and not is_safe_url(url):
+            raise ValueError(f"{url!r}: client_url needs https://")
+        return url
 
 
 class OpsgenieTarget(_ApiTarget):
@@ -129,16 +179,23 @@ class OpsgenieTarget(_ApiTarget):
     api_key: str
 
 
-class JiraTarget(_ApiTarget):
+class JiraTarget(_TicketTarget):
     kind: Literal["jira"]
     project_key: str
     issue_type: str = "Task"
     email: str
     api_token: str
+    # The transition's name (preferred), else the status it leads to.
     close_transition: str = "Done"
+    # Fields the close transition's screen requires, sent with it as Jira's
+    # ``{"transition": {...}, "fields": {...}}``, e.g. {resolution: {name: Done}}.
+    transition_fields: dict[str, Any] = Field(default_factory=dict)
+    # Jira search is eventually consistent: after a create whose answer was lost, look
+    # for the issue until this long has passed before creating it again.
+    search_lag: Duration = timedelta(seconds=30)
 
 
-class ServiceNowTarget(_ApiTarget):
+class ServiceNowTarget(_TicketTarget):
     kind: Literal["servicenow"]
     username: str
     password: str
@@ -146,14 +203,60 @@ class ServiceNowTarget(_ApiTarget):
     assignment_group: str | None = None
 
 
-class ZendeskTarget(_ApiTarget):
+class ZendeskTarget(_TicketTarget):
     kind: Literal["zendesk"]
     email: str
     api_token: str
+    # Zendesk refuses to solve an unassigned ticket unless "auto assign upon solve" is on:
+    # set an agent and/or group, used on create and again on solve.
+    assignee_id: int | None = None
+    group_id: int | None = None
 
 
 class TeamsTarget(_TargetBase):
     kind: Literal["teams"]
+
+
+SLACK_API = "https://slack.com/api/chat.postMessage"
+
+
+class SlackTarget(_TargetBase):
+    """An incoming webhook (``url``), or the Web API (``token`` + ``channel``, ``url``
+    defaulting to chat.postMessage), which lets a resolve thread under its open."""
+
+    kind: Literal["slack"]
+    url: str = SLACK_API
+    token: str | None = None
+    channel: str | None = None
+    rate_limit: int | None = Field(default=60, ge=1, le=100_000)  # Slack: about 1 a second
+
+    @model_validator(mode="after")
+    def _webhook_or_api(self) -> SlackTarget:
+        if (self.token is None) != (self.channel is None):
+            raise ValueError("token and channel go together (chat.postMessage needs both)")
+        if self.token is None and self.url == SLACK_API:
+            raise ValueError(
+                "url: give the incoming webhook URL, or token + channel for chat.postMessage"
+            )
+        return self
+
+
+class OcpiTarget(_ApiTarget):
+    """An OCPI 2.2.1 Receiver's CDRs endpoint (the ``cdrs`` RECEIVER url from the
+    eMSP's version details): each finance record POSTed as a CDR (targets/ocpi.py)."""
+
+    kind: Literal["ocpi"]
+    token: str = Field(min_length=1, max_length=64)  # the Receiver's credentials token
+    # OCPI-to-* routing headers, for a Receiver behind a Hub (transport_and_format)
+    to_country_code: str | None = Field(default=None, min_length=2, max_length=2)
+    to_party_id: str | None = Field(default=None, min_length=3, max_length=3)
+
+    @field_validator("token")
+    @classmethod
+    def _ascii_token(cls, token: str) -> str:
+        if not (token.isascii() and token.isprintable()):
+            raise ValueError("an OCPI token is printable ASCII (credentials: string(64))")
+        return token
 
 
 TargetConfig = Annotated[
@@ -163,17 +266,33 @@ TargetConfig = Annotated[
     | JiraTarget
     | ServiceNowTarget
     | ZendeskTarget
-    | TeamsTarget,
+    | TeamsTarget
+    | SlackTarget
+    | OcpiTarget,
     Field(discriminator="kind"),
 ]
 # The ``kind`` values above, in this order: the loader names them in its error message and
 # drops them from error paths (a union branch, not a key the user wrote).
-TARGET_KINDS = ("webhook", "pagerduty", "opsgenie", "jira", "servicenow", "zendesk", "teams")
-SECRET_FIELDS = frozenset({"secret", "routing_key", "api_key", "api_token", "password"})
+TARGET_KINDS = (
+    "webhook",
+    "pagerduty",
+    "opsgenie",
+    "jira",
+    "servicenow",
+    "zendesk",
+    "teams",
+    "slack",
+    "ocpi",
+)
+SECRET_FIELDS = frozenset(
+    {"secret", "routing_key", "previous_routing_key", "api_key", "api_token", "password", "token"}
+)
 # Kinds that take a plain ``notify`` notice, i.e. render any event type; the others
 # (PagerDuty, Opsgenie, Jira, ServiceNow, Zendesk) take only an alert's open/close/
 # reminder. Equal to the ``actions`` of the target classes (a test keeps them so).
-NOTIFY_KINDS = frozenset({"webhook", "teams"})
+# ``ocpi`` takes plain notices of finance records only (``OCPI_TYPES``, checked below).
+NOTIFY_KINDS = frozenset({"webhook", "teams", "slack", "ocpi"})
+OCPI_TYPES = frozenset({"finance.record.created"})
 _ALERT_TYPES = frozenset(t.name for t in catalogue.alerting())
 
 
@@ -208,6 +327,8 @@ def check_route_kinds(routes: list[Route], kinds: dict[str, str]) -> list[str]:
         named = [(j, t) for j, t in enumerate(route.match.types or []) if not t.endswith("*")]
         for name in route.targets:
             kind = kinds.get(name)
+            if kind == "ocpi":
+                refused.extend(_ocpi_refusals(i, route.match.types, name))
             if kind is None or kind in NOTIFY_KINDS:
                 continue
             for j, event_type in named:
@@ -217,4 +338,37 @@ def check_route_kinds(routes: list[Route], kinds: dict[str, str]) -> list[str]:
                         f"target {name!r} ({kind}) takes alerts only; route it to a webhook "
                         "or teams target"
                     )
+    return refused
+
+
+def _ocpi_refusals(i: int, types: list[str] | None, name: str) -> list[str]:
+    """An ocpi target renders a CDR, so a route to it names finance records only: a
+    catch-all or a wildcard reaching other types is refused too (unlike the alert-only
+    kinds, which pass such events over at delivery)."""
+    takes = ", ".join(sorted(OCPI_TYPES))
+    tail = f"and target {name!r} (ocpi) takes {takes} only"
+    if types is None:
+        return [
+            f"routes[{i}]: the route matches every event type, {tail}; "
+            f"give it match.types: [{takes}]"
+        ]
+    refused = []
+    for j, pattern in enumerate(types):
+        if not pattern.endswith("*"):
+            if pattern not in OCPI_TYPES:
+                refused.append(
+                    f"routes[{i}].match.types[{j}]: {pattern!r} is not a finance record, {tail}"
+                )
+            continue
+        prefix = pattern[:-1]
+        reaches = {t for t in KNOWN_TYPES if t.startswith(prefix)}
+        reaches |= {
+            p + "*" for p in _OPEN_NAMESPACES if p.startswith(prefix) or prefix.startswith(p)
+        }
+        others = sorted(reaches - OCPI_TYPES)
+        if others:
+            refused.append(
+                f"routes[{i}].match.types[{j}]: {pattern!r} also reaches "
+                f"{', '.join(others)}, {tail}"
+            )
     return refused

@@ -17,13 +17,17 @@ entry point runs, so the callers' API (``route``, ``enqueue``/``flush``, ``skip`
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.http import Sender
 from shared.config.loader import Config
+from shared.notify.lateness import Stale
 from shared.notify.outbox import DeliveryLog
-from shared.notify.send import Breaker, Cooldown, Fanout, InOrder, Send
+from shared.notify.pacing import Pacer
+from shared.notify.send import Breaker, Cooldown, Fanout, Gate, InOrder, Send
 from shared.notify.stages import (
     Claim,
     Dedup,
@@ -46,6 +50,8 @@ from shared.notify.targets import Notice, Target
 
 __all__ = ["Breaker", "Deliverer", "Outcome", "idempotency_key"]
 
+log = logging.getLogger("chargeops.notify")
+
 
 @dataclass
 class Deliverer:
@@ -55,6 +61,12 @@ class Deliverer:
     sender: Sender
     outcomes: list[Outcome] = field(default_factory=list)
     breaker: Breaker = field(default_factory=Breaker)
+    pacer: Pacer = field(default_factory=Pacer)
+    gate: Gate | None = None  # disabled targets; made from ``log`` when not given
+
+    def __post_init__(self) -> None:
+        if self.gate is None:
+            self.gate = Gate(self.log)
 
     # -- plain events, sent at once (event streams, finance records) ---------------------
 
@@ -86,10 +98,14 @@ class Deliverer:
         job = Job(notice.idempotency_key, name, notice, result=Result("skipped", error=reason))
         return next(iter(_outcomes(Pipeline([Dedup(self.log), self._record()])([job]))), None)
 
-    def flush(self) -> list[Outcome]:
-        """Send everything in the outbox; returns the outcomes recorded (written in one
-        unit of work for the whole batch)."""
-        outbox = (from_stored(key, stored) for key, stored in self.log.iter_pending())
+    def flush(self, only: set[str] | None = None) -> list[Outcome]:
+        """Send everything in the outbox (for the ``only`` targets, when given); returns
+        the outcomes recorded (written in one unit of work for the whole batch)."""
+        outbox = (
+            from_stored(key, stored)
+            for key, stored in self.log.iter_pending()
+            if only is None or stored.get("target") in only
+        )
         stages: list[Stage] = [
             Route(self.config, self.targets),
             Cooldown(self.breaker, self.log),
@@ -106,16 +122,34 @@ class Deliverer:
         return [Dedup(self.log), Mute(self.config), *self._sending(), self._record()]
 
     def _sending(self) -> list[Stage]:
-        """Order each condition's chain, claim creates in flight, then send the chains."""
-        send = Send(self.targets, self.breaker, self.sender)
+        """Order each condition's chain, decide what came too late to page, claim
+        creates in flight, then send the chains."""
+        assert self.gate is not None
+        self.gate.load()
+        send = Send(self.targets, self.breaker, self.sender, self.pacer, self.gate)
         return [
             Order(self.log),
+            Stale(self.log, self.targets),
             Claim(self.log, self.targets),
             Fanout(self.targets, InOrder(send)),
         ]
 
     def _record(self) -> Record:
-        return Record(self.log, self.targets, self._note)
+        return Record(self.log, self.targets, self._note, self._disable)
+
+    def _disable(self, target: str, reason: str) -> None:
+        """Keep a receiver's 410 in the state: the target stays off (its notices wait)
+        until ``chargeops deliveries retry --target`` re-enables it."""
+        if target not in self.log.disabled():
+            at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            self.log.disable(target, reason, at)
+            log.warning(
+                "target %s disabled: %s; its notices wait in the outbox until "
+                "`chargeops deliveries retry --target %s`",
+                target,
+                reason,
+                target,
+            )
 
     def _note(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)

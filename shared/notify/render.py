@@ -39,6 +39,12 @@ def _duration(seconds: Any) -> str:
     return " ".join(parts)
 
 
+def _mrkdwn(value: Any) -> str:
+    """Slack mrkdwn: escape the three characters Slack reserves for links and mentions,
+    so a charger name like ``<Bay 3>`` shows as written and cannot ping @channel."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _epoch(value: str) -> int:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).timestamp())
 
@@ -55,6 +61,7 @@ def _env() -> ImmutableSandboxedEnvironment:
     env.filters["truncate_chars"] = lambda value, n: str(value)[: int(n)]
     env.filters["duration"] = _duration
     env.filters["epoch"] = _epoch
+    env.filters["mrkdwn"] = _mrkdwn
     return env
 
 

@@ -11,6 +11,8 @@ stays pending for the next run.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -26,13 +28,23 @@ from shared.adapters.http import (
     Sender,
     Transient,
     Unreachable,
+    failure_of,
 )
+from shared.adapters.telemetry import redact
 from shared.notify.outbox import DeliveryLog
+from shared.notify.pacing import Pacer
 from shared.notify.stages import Job, Result, Stage, chains
 from shared.notify.targets import Target
+from shared.notify.targets.base import STEPS
 
 __all__ = ["COOL_DOWN", "TRIP_AFTER", "TRIP_UNREACHABLE", "Breaker", "Cooldown", "Fanout"]
-__all__ += ["InOrder", "Send"]
+__all__ += ["EXCERPT", "Gate", "InOrder", "Send", "excerpt"]
+
+log = logging.getLogger("chargeops.notify")
+
+EXCERPT = 500  # characters of a vendor's answer kept with a failed delivery
+_ANY_STATUS = range(100, 600)  # the send stage classifies replies itself (to keep bodies)
+GONE = 410  # Standard Webhooks: the endpoint asks to be disabled
 
 TRIP_AFTER = 3  # consecutive exhausted deliveries before a target is considered down
 TRIP_UNREACHABLE = 1  # ... when every attempt found nobody listening (refused, no such host)
@@ -74,6 +86,31 @@ class Breaker:
             self._failures[name] = self._failures.get(name, 0) + 1
             if self._failures[name] >= (TRIP_UNREACHABLE if unreachable else TRIP_AFTER):
                 self._until[name] = self.clock() + COOL_DOWN
+
+
+@dataclass
+class Gate:
+    """Targets whose receiver asked to be disabled (410 Gone), as the delivery log has
+    them, plus those disabled during this run (so other chains stop at once)."""
+
+    log: DeliveryLog
+    _names: dict[str, str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self) -> None:
+        """Read the log (on the calling thread: the store is not shared with senders)."""
+        disabled = {t: str(v.get("reason")) for t, v in self.log.disabled().items()}
+        with self._lock:
+            self._names = disabled
+
+    def reason(self, name: str) -> str | None:
+        with self._lock:
+            return (self._names or {}).get(name)
+
+    def close(self, name: str, reason: str) -> None:
+        """Disable now (any thread); ``Record`` writes it to the log."""
+        with self._lock:
+            self._names = {**(self._names or {}), name: reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +193,17 @@ class InOrder:
 @dataclass(frozen=True, slots=True)
 class Send:
     """One attempt sequence per notice: skipped when the target takes no such action,
-    held (failed, retried later) while its breaker is open, else retried with full
-    jitter by the ``Sender``; the outcome feeds the breaker."""
+    held (failed, retried later) while its breaker is open or it is disabled, else
+    retried with full jitter by the ``Sender``, each request paced to the target's rate
+    limit; the outcome feeds the breaker. A failure keeps the vendor's answer (status and
+    a bounded, masked excerpt); the steps of a multi-step action done so far are kept
+    either way, so a retry never repeats them."""
 
     targets: dict[str, Target]
     breaker: Breaker
     sender: Sender
+    pacer: Pacer = field(default_factory=Pacer)
+    gate: Gate | None = None
 
     def __call__(self, jobs: Iterable[Job], /) -> Iterator[Job]:
         for job in jobs:
@@ -169,36 +211,104 @@ class Send:
 
     def _send(self, job: Job) -> Result:
         target = self.targets[job.target]
-        if not target.supports(job.notice.action):
-            return Result("skipped", error=f"{target.kind} does not take {job.notice.action}")
+        notice = job.notice
+        if not target.supports(notice.action):
+            return Result("skipped", error=f"{target.kind} does not take {notice.action}")
+        gone = self.gate.reason(job.target) if self.gate is not None else None
+        if gone is not None:
+            return Result("failed", error=f"target disabled: {gone}", retry=True, held=True)
         if not self.breaker.allow(job.target):
             return Result(
                 "failed", error="target down: left for the next run", retry=True, held=True
             )
-        cfg = target.config
-        timeout = cfg.timeout.total_seconds()
-        statuses: list[int] = []
-
-        def http(request: OutboundRequest, accept: Collection[int] = ()) -> Reply:
-            reply = self.sender.exchange(request, timeout, accept=accept)
-            statuses.append(reply.status)
-            return reply
-
-        def attempt(number: int) -> dict[str, Any] | None:
-            try:
-                return target.attempt(job.notice, http, number).ref
-            except DeliveryFailure:
-                raise
-            except (ValueError, KeyError, TypeError, IndexError) as exc:  # template or answer
-                raise Permanent(f"{type(exc).__name__}: {exc}"[:300]) from None
-
-        done = self.sender.retrying(attempt, cfg.retry)
+        if notice.context.get("stale_close") and notice.ref is None:
+            return Result("skipped", error="no ticket was made for this episode: nothing to close")
+        run = _Run(job, target, set(notice.context.get("steps") or ()))
+        done = self.sender.retrying(lambda number: self._attempt(run, number), target.config.retry)
+        steps = tuple(sorted(run.steps)) or None
         failure = done.failure
         if failure is None:
             self.breaker.succeeded(job.target)
-            status = statuses[-1] if statuses else None
-            return Result("delivered", status, done.attempts, ref=done.value)
+            status = run.statuses[-1] if run.statuses else None
+            ref = done.value
+            if run.find_only and not ref:
+                reason = "condition ended before its ticket could be created; none was found"
+                return Result("skipped", status, done.attempts, reason, steps=steps)
+            if ref and notice.action == "open":
+                url = target.ticket_url(ref)
+                ref = {**ref, "url": url} if url else ref
+            return Result("delivered", status, done.attempts, ref=ref, steps=steps)
         if isinstance(failure, Transient):
             self.breaker.failed(job.target, unreachable=isinstance(failure, Unreachable))
-        retry = not done.permanent
-        return Result("failed", failure.status, done.attempts, failure.reason, retry=retry)
+        disable = None
+        if failure.status == GONE and target.gone_disables:
+            disable = f"HTTP 410 Gone from {target.kind} target {job.target}"
+            if self.gate is not None:
+                self.gate.close(job.target, disable)
+            log.warning("%s: the receiver answered 410 Gone: target disabled", job.target)
+        return Result(
+            "failed",
+            failure.status,
+            done.attempts,
+            failure.reason,
+            retry=not done.permanent or disable is not None,
+            response=run.response,
+            steps=steps,
+            disable=disable,
+        )
+
+    def _attempt(self, run: _Run, number: int) -> dict[str, Any] | None:
+        """One attempt at the target's whole sequence; what it cannot parse is permanent."""
+        live = replace(run.job.notice, context={**run.job.notice.context, STEPS: run.steps})
+        http = functools.partial(self._http, run)  # http(request, accept=())
+        try:
+            if run.find_only:
+                return run.target.find_only(live, http).ref
+            return run.target.attempt(live, http, number).ref
+        except DeliveryFailure:
+            raise
+        except (ValueError, KeyError, TypeError, IndexError) as exc:  # template or answer
+            raise Permanent(f"{type(exc).__name__}: {exc}"[:300]) from None
+
+    def _http(self, run: _Run, request: OutboundRequest, accept: Collection[int] = ()) -> Reply:
+        """One request, paced; a failure keeps the vendor's answer, and a 429 without
+        Retry-After waits what the vendor advises (``throttle_wait``)."""
+        cfg, target = run.target.config, run.target
+        self.pacer.wait(run.job.target, getattr(cfg, "rate_limit", None), self.sender.sleep)
+        reply = self.sender.exchange(request, cfg.timeout.total_seconds(), accept=_ANY_STATUS)
+        run.statuses.append(reply.status)
+        if 200 <= reply.status < 300 or reply.status in accept:
+            return reply
+        run.response = excerpt(reply, target.secrets())
+        failure = failure_of(reply)
+        if reply.status == 429 and failure.retry_after is None and target.throttle_wait:
+            raise Transient(f"{failure.reason} (throttled)", reply.status, target.throttle_wait)
+        raise failure
+
+
+@dataclass
+class _Run:
+    """One notice's attempts: what they saw and the steps done (shared across them)."""
+
+    job: Job
+    target: Target
+    steps: set[str]
+    statuses: list[int] = field(default_factory=list)
+    response: dict[str, Any] | None = None
+
+    @property
+    def find_only(self) -> bool:
+        return bool(self.job.notice.context.get("find_only"))
+
+
+def excerpt(reply: Reply, secrets: list[str]) -> dict[str, Any]:
+    """The vendor's answer as kept with a failed delivery: its status and at most
+    ``EXCERPT`` characters of its body, with the target's secrets and anything that
+    looks like a credential masked (vendors echo requests back)."""
+    text = reply.body.decode("utf-8", "replace")
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = redact(text)
+    cut = len(text) > EXCERPT
+    return {"status": reply.status, "body": text[:EXCERPT] + ("…" if cut else "")}

@@ -68,8 +68,19 @@ class Outcome:
     error: str | None = None
     condition: str | None = None
     ref: dict[str, Any] | None = None
+    # The vendor's answer to a failure: {"status", "body"} (bounded, secrets masked).
+    response: dict[str, Any] | None = None
+    steps: tuple[str, ...] | None = None  # steps of a multi-step action done so far
+    title: str | None = None  # the alert as people name it ("Bay 3 (ZAP000123) offline")
 
     def line(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.title is not None:
+            extra["title"] = self.title
+        if self.response is not None:
+            extra["response"] = self.response
+        if self.steps:
+            extra["steps"] = list(self.steps)
         return {
             "event_id": self.event_id,
             "target": self.target,
@@ -82,6 +93,7 @@ class Outcome:
             "error": self.error,
             "condition": self.condition,
             "ref": self.ref,
+            **extra,
         }
 
 
@@ -95,7 +107,10 @@ class Result:
     error: str | None = None
     ref: dict[str, Any] | None = None
     retry: bool = False  # stays in the outbox for the next run
-    held: bool = False  # not tried: its target's breaker is open
+    held: bool = False  # not tried: its target's breaker is open, or it is disabled
+    response: dict[str, Any] | None = None  # the vendor's answer to the failure
+    steps: tuple[str, ...] | None = None  # steps of a multi-step action done so far
+    disable: str | None = None  # the receiver asked to be disabled (410): why
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +264,16 @@ class Order:
         return decided + [self._with_ref(job) for job in ordered]
 
     def _with_ref(self, job: Job) -> Job:
-        open_key = job.notice.context.get("open_key")
-        if open_key and job.notice.ref is None:
-            return replace(job, notice=replace(job.notice, ref=self.log.ref(open_key)))
-        return job
+        """The open's ref, and the steps an earlier run already did (never repeated)."""
+        notice = job.notice
+        # Only closes and reminders take several steps (an open is one create).
+        steps = self.log.steps(job.key) if notice.action in ("close", "reminder") else []
+        if steps:
+            notice = replace(notice, context={**notice.context, "steps": steps})
+        open_key = notice.context.get("open_key")
+        if open_key and notice.ref is None:
+            notice = replace(notice, ref=self.log.ref(open_key))
+        return job if notice is job.notice else replace(job, notice=notice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +297,9 @@ class Claim:
                 notice = job.notice
                 if self.targets[job.target].needs_ref and notice.action == "open":
                     if self.log.maybe_sent(job.key):
-                        notice = replace(notice, context={**notice.context, "maybe_sent": True})
+                        at = (self.log.get(job.key) or {}).get("claimed_at")
+                        extra = {"maybe_sent": True, "claimed_at": at}
+                        notice = replace(notice, context={**notice.context, **extra})
                     inflight.append(job.key)
                 claimed.append(replace(job, notice=notice))
             self.log.begin(inflight)
@@ -295,12 +318,15 @@ class Record:
     log: DeliveryLog
     targets: dict[str, Target]
     sink: Callable[[Outcome], None]
+    disabled: Callable[[str, str], None] = lambda target, reason: None
 
     def __call__(self, jobs: Iterable[Job], /) -> Iterator[Job]:
         for job in jobs:
             result = job.result
             if result is None:
                 raise ValueError(f"{job.key}: reached record undecided")
+            if result.disable is not None:
+                self.disabled(job.target, result.disable)
             if result.held and self.log.failed(job.key):
                 continue
             target, notice = self.targets[job.target], job.notice
@@ -316,9 +342,14 @@ class Record:
                 error=_mask(result.error, target.secrets()),
                 condition=notice.condition or None,
                 ref=result.ref,
+                response=result.response,
+                steps=result.steps,
+                title=(notice.context.get("alert") or {}).get("title"),
             )
-            later = to_stored(job.target, notice, job.order) if result.retry else None
-            self.log.record(job.key, outcome.line(), retry_later=later)
+            stored = to_stored(job.target, notice, job.order)
+            later = stored if result.retry else None
+            kept = stored if result.status == "failed" else None
+            self.log.record(job.key, outcome.line(), retry_later=later, notice=kept)
             self.sink(outcome)
             yield replace(job, outcome=outcome)
 
@@ -329,7 +360,7 @@ class Record:
 def to_stored(name: str, notice: Notice, order: str) -> dict[str, Any]:
     """A notice as the outbox keeps it: no ref and no secret (both are found again at
     send time), and no ``maybe_sent`` (the next run asks the log afresh)."""
-    context = {k: v for k, v in notice.context.items() if k != "maybe_sent"}
+    context = {k: v for k, v in notice.context.items() if k not in _PER_RUN}
     return {
         "target": name,
         "action": notice.action,
@@ -349,6 +380,10 @@ def from_stored(key: str, stored: dict[str, Any]) -> Job:
         context=stored.get("context", {}),
     )
     return Job(key, stored["target"], notice, stored.get("order", ""))
+
+
+# Context a stage adds for one run only: asked afresh of the log on the next.
+_PER_RUN = frozenset({"maybe_sent", "steps", "find_only", "stale_close", "claimed_at"})
 
 
 def _order(job: Job) -> str:

@@ -45,7 +45,7 @@ def test_charger_alert_names_the_charger_and_its_site(fleet: Fleet, tmp_path: Pa
     h.feed(named(offline(1, 0)), tick=at(11))
     bodies = _bodies(fleet)
     payload = bodies["pd"]["payload"]
-    assert payload["summary"] == "Bay 1 (ZAP000001) offline"
+    assert payload["summary"] == "Bay 1 (ZAP000001) offline at Oslo Garage"  # on a pager
     assert bodies["pd"]["dedup_key"] == f"chargeops/offline/{charger(1)}"  # ids for machines
     assert payload["custom_details"]["charger_id"] == charger(1)
     assert payload["custom_details"]["site_id"] == SITE

@@ -11,6 +11,7 @@ import yaml
 
 from shared.config.loader import ConfigError, load_config
 from shared.events.catalogue import CATALOGUE, EventType
+from shared.notify.config import OCPI_TYPES
 from shared.notify.targets import KINDS
 from tests.support.cli import RunCli
 from tests.support.receivers import Seen
@@ -57,6 +58,12 @@ EVERY_KIND: dict[str, dict[str, Any]] = {
         "api_token": "ZD-SECRET-7",
     },
     "teams": SECRETS["teams"],
+    "slack": {"kind": "slack", "token": "xoxb-SLACK-SECRET-8", "channel": "C0OPS"},
+    "ocpi": {
+        "kind": "ocpi",
+        "url": "https://emsp.example.com/ocpi/2.2.1/cdrs",
+        "token": "OCPI-SECRET-9",
+    },
 }
 
 
@@ -257,6 +264,10 @@ def test_every_kind_renders_every_event_type(
     if action not in KINDS[kind].actions:
         assert result.returncode == 2
         assert f"takes no {action} notice" in result.stderr
+        return
+    if kind == "ocpi" and event_type.name not in OCPI_TYPES:  # a CDR or nothing
+        assert result.returncode == 2
+        assert "ocpi renders finance.record.created only" in result.stderr
         return
     assert result.returncode == 0, result.stderr
     requests = json.loads(result.stdout)

@@ -140,9 +140,9 @@ def test_bad_request_is_permanent_reported_and_not_retried(fleet: Fleet, tmp_pat
 def test_close_waits_for_its_open(fleet: Fleet, tmp_path: Path) -> None:
     """The open fails for a whole run; the close must not overtake it."""
     fleet.zendesk.fail(503, times=8)  # two runs' worth of attempts
-    h = harness(
-        config_of(fleet.targets("zendesk"), alerting={"flap_window": "0s"}), tmp_path / "s.sqlite3"
-    )
+    targets = fleet.targets("zendesk")
+    targets["zendesk"]["ended_before_sent"] = "record"  # the default makes no late ticket
+    h = harness(config_of(targets, alerting={"flap_window": "0s"}), tmp_path / "s.sqlite3")
     h.feed(offline(1, 0, site=None), tick=at(11))
     h.feed(online(1, 0, 30, site=None), tick=at(31))
     # the close stays behind its open, unattempted

@@ -235,6 +235,11 @@ class ServiceNow(Vendor):
                 r for r in self.incidents.values() if all(r.get(k) == v for k, v in terms.items())
             ]
             return 200, {}, {"result": found[: int(req.query.get("sysparm_limit", ["10"])[0])]}
+        if req.path.startswith(base + "/") and req.method == "GET":
+            one = self.incidents.get(req.path.rsplit("/", 1)[1])
+            if one is None:
+                return 404, {}, {"error": {"message": "No Record found"}}
+            return 200, {}, {"result": one}
         if req.path.startswith(base + "/") and req.method == "PATCH":
             incident = self.incidents.get(req.path.rsplit("/", 1)[1])
             if incident is None:
@@ -280,6 +285,11 @@ class Zendesk(Vendor):
                 {},
                 {"tickets": [t for t in self.tickets.values() if t.get("external_id") == wanted]},
             )
+        if req.path.startswith("/api/v2/tickets/") and req.method == "GET":
+            found = self.tickets.get(int(req.path.split("/")[4].removesuffix(".json")))
+            if found is None:
+                return 404, {}, {"error": "RecordNotFound"}
+            return 200, {}, {"ticket": found}
         if req.path.startswith("/api/v2/tickets/") and req.method == "PUT":
             known = self.tickets.get(int(req.path.split("/")[4].removesuffix(".json")))
             if known is None:

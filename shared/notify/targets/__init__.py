@@ -5,9 +5,11 @@ from __future__ import annotations
 from shared.config.loader import Config
 from shared.notify.targets.base import Notice, Target, TargetResult
 from shared.notify.targets.jira import JiraTarget
+from shared.notify.targets.ocpi import OcpiTarget
 from shared.notify.targets.opsgenie import OpsgenieTarget
 from shared.notify.targets.pagerduty import PagerDutyTarget
 from shared.notify.targets.servicenow import ServiceNowTarget
+from shared.notify.targets.slack import SlackTarget
 from shared.notify.targets.teams import TeamsTarget
 from shared.notify.targets.webhook import WebhookTarget
 from shared.notify.targets.zendesk import ZendeskTarget
@@ -24,6 +26,8 @@ KINDS: dict[str, type[Target]] = {
         ServiceNowTarget,
         ZendeskTarget,
         TeamsTarget,
+        SlackTarget,
+        OcpiTarget,
     )
 }
 

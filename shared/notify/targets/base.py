@@ -18,10 +18,21 @@ from typing import Any, ClassVar
 from shared.adapters.http import OutboundRequest, Permanent, Reply
 from shared.notify.config import SECRET_FIELDS
 
-__all__ = ["Http", "Notice", "Target", "TargetResult", "basic_auth", "notify_alert"]
+__all__ = [
+    "STEPS",
+    "Http",
+    "Notice",
+    "Target",
+    "TargetResult",
+    "basic_auth",
+    "notify_alert",
+]
 
 Http = Callable[..., Reply]  # http(request, accept=()) -> Reply; raises Transient/Permanent
 JSON = {"content-type": "application/json", "accept": "application/json"}
+# The context key under which the send stage hands a target the steps of a multi-step
+# action already done (a mutable set of names it adds to as it goes; see ``step``).
+STEPS = "steps_done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,13 @@ class Target(abc.ABC):
     actions: ClassVar[frozenset[str]] = frozenset({"open", "close", "reminder"})
     needs_ref: ClassVar[bool] = False  # close/reminder use what "open" returned
     template_name: ClassVar[str]
+    # Pagers and chats page people: an open whose condition ended before it could be
+    # delivered is not sent at all (the close still is: resolve-only, as Alertmanager).
+    pages: ClassVar[bool] = False
+    # Seconds to wait after a 429 that names no Retry-After (the vendor's own advice).
+    throttle_wait: ClassVar[float | None] = None
+    # A 410 Gone means "stop sending" (Standard Webhooks): disable the target.
+    gone_disables: ClassVar[bool] = False
 
     def __init__(self, name: str, config: Any, clock: Callable[[], float] = time.time) -> None:
         self.name = name
@@ -57,7 +75,25 @@ class Target(abc.ABC):
         self.clock = clock
 
     def supports(self, action: str) -> bool:
+        """Takes this action; a close only while ``send_resolved`` is on (Alertmanager's
+        option: with it off, people close the ticket themselves)."""
+        if action == "close" and not getattr(self.config, "send_resolved", True):
+            return False
         return action in self.actions
+
+    @property
+    def ended_before_sent(self) -> str:
+        """``skip`` or ``record``: a ticket for a condition over before it could be sent."""
+        return str(getattr(self.config, "ended_before_sent", "record"))
+
+    def find_only(self, notice: Notice, http: Http) -> TargetResult:
+        """Look for what an earlier attempt at this open may have made, creating nothing
+        (a ticket for a condition already over). Kinds that keep a ref override it."""
+        return TargetResult()
+
+    def ticket_url(self, ref: dict[str, Any]) -> str | None:
+        """Where a person opens the ticket a ref names (None: no such page)."""
+        return None
 
     @property
     def streams(self) -> bool:
@@ -95,6 +131,18 @@ class Target(abc.ABC):
 
     def headers(self, extra: dict[str, str]) -> dict[str, str]:
         return {"user-agent": "chargeops", **extra, **self.config.headers}
+
+    @staticmethod
+    def step(notice: Notice, name: str, run: Callable[[], Any]) -> None:
+        """Run one step of a multi-step action unless an earlier attempt (or run) did it;
+        record it as done the moment it succeeds, so a retry after a later step failed
+        never repeats it (a transition, a note)."""
+        done: set[str] | None = notice.context.get(STEPS)
+        if done is not None and name in done:
+            return
+        run()
+        if done is not None:
+            done.add(name)
 
     def ref_of(self, notice: Notice, field_name: str) -> str:
         """A value the open returned; Permanent when the open never got one."""

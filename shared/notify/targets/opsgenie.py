@@ -21,6 +21,7 @@ MESSAGE_LIMIT = 130  # Opsgenie cuts longer messages (targets.md pitfall 7)
 class OpsgenieTarget(Target):
     kind: ClassVar[str] = "opsgenie"
     template_name: ClassVar[str] = "opsgenie.json.j2"
+    pages: ClassVar[bool] = True
     config: OpsgenieConfig
 
     def preview(self, notice: Notice) -> list[OutboundRequest]:
@@ -41,8 +42,14 @@ class OpsgenieTarget(Target):
         return [OutboundRequest("POST", url, headers, payload, notice.idempotency_key)]
 
     def attempt(self, notice: Notice, http: Http, number: int) -> TargetResult:
+        """One request; a note (reminder) is a recorded step, so a retry never adds a
+        second one once Opsgenie accepted the first."""
         (request,) = self.preview(notice)
-        reply = http(request)
-        answer = reply.json() if isinstance(reply.json(), dict) else {}
         alias = str(notice.context.get("alert", {}).get("dedup_key") or notice.condition)
+        answers: list[Any] = []
+        if notice.action == "reminder":
+            self.step(notice, "note", lambda: answers.append(http(request).json()))
+        else:
+            answers.append(http(request).json())
+        answer = answers[0] if answers and isinstance(answers[0], dict) else {}
         return TargetResult({"alias": alias, "request_id": answer.get("requestId")})

@@ -23,6 +23,7 @@ class TeamsTarget(Target):
     kind: ClassVar[str] = "teams"
     actions: ClassVar[frozenset[str]] = frozenset({"notify", "open", "close", "reminder"})
     template_name: ClassVar[str] = "teams.json.j2"
+    pages: ClassVar[bool] = True
     config: TeamsConfig
 
     def preview(self, notice: Notice) -> list[OutboundRequest]:

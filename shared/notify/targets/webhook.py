@@ -22,6 +22,7 @@ class WebhookTarget(Target):
     kind: ClassVar[str] = "webhook"
     actions: ClassVar[frozenset[str]] = frozenset({"notify", "open", "close"})
     template_name: ClassVar[str] = "webhook.json.j2"
+    gone_disables: ClassVar[bool] = True  # Standard Webhooks: 410 disables the endpoint
     config: WebhookConfig
 
     @property
