@@ -16,9 +16,10 @@ from typing import Any
 from shared.adapters.http import OutboundRequest
 from shared.adapters.masking import MASK, mask_headers, mask_url
 from shared.cli import UsageError
-from shared.commands.common import add_common, resolve_config
-from shared.consumers.tickets.samples import sample_notice
+from shared.commands.common import NOT_ZAPTEC, add_common, resolve_config, resolve_store
+from shared.consumers.tickets.samples import condition_of, notice_for_event, sample_notice
 from shared.events.catalogue import alerting, is_known
+from shared.events.log import EventLog
 from shared.notify.render import TemplateProblem
 from shared.notify.targets import Target, build_targets
 
@@ -35,7 +36,15 @@ def register(sub: Any) -> None:
         "through TARGET's template and call sequence. Secrets are masked.",
     )
     p.add_argument("target", metavar="TARGET", help="a target name from the config")
-    p.add_argument("event_type", metavar="EVENT_TYPE", help="e.g. charger.offline")
+    p.add_argument(
+        "event_type", metavar="EVENT_TYPE", nargs="?", help="e.g. charger.offline (a sample)"
+    )
+    p.add_argument(
+        "--event",
+        metavar="ID",
+        help="render this event from the state instead of a sample (its id, as in "
+        "events.jsonl); a close is shown with the event that opened its condition",
+    )
     p.add_argument("--reminder", action="store_true", help="show the reminder, not the open")
     p.add_argument("--json", action="store_true", help="print the requests as a JSON array")
     add_common(p)
@@ -43,16 +52,25 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = resolve_config(args, Path("out"))
+    if (args.event_type is None) == (args.event is None):
+        raise UsageError("render: give EVENT_TYPE (a sample) or --event ID (from the state)")
+    config = resolve_config(args, Path("out"), needs=NOT_ZAPTEC)
     targets = build_targets(config)
     if args.target not in targets:
         known = ", ".join(sorted(targets)) or "none configured"
         raise UsageError(f"render: no target {args.target!r} (targets: {known})")
-    event_type = args.event_type
-    if not is_known(event_type):
-        raise UsageError(f"render: unknown EVENT_TYPE {event_type!r}")
     target = targets[args.target]
-    notice = sample_notice(target.name, target.kind, event_type, reminder=args.reminder)
+    if args.event is not None:
+        event, opened_by = _stored_event(args)
+        event_type = str(event["type"])
+        notice = notice_for_event(
+            target.name, target.kind, event, opened_by, reminder=args.reminder
+        )
+    else:
+        event_type = args.event_type
+        if not is_known(event_type):
+            raise UsageError(f"render: unknown EVENT_TYPE {event_type!r}")
+        notice = sample_notice(target.name, target.kind, event_type, reminder=args.reminder)
     if not target.supports(notice.action):
         raise UsageError(
             f"render: {target.name} ({target.kind}) takes no {notice.action} notice, "
@@ -81,6 +99,32 @@ def run(args: argparse.Namespace) -> int:
                 else body
             )
     return 0
+
+
+def _stored_event(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The event ``--event`` names, and for a close the event that opened it."""
+    store = resolve_store(args, Path("out"))
+    try:
+        log = EventLog(store)
+        seq = log.seq_of(args.event)
+        if seq is None:
+            raise UsageError(
+                f"render: no event {args.event!r} in {store.location} "
+                "(ids are in OUT/events.jsonl; --state names another state)"
+            )
+        ((_, event),) = log.read(seq - 1, 1)
+        found = condition_of(event)
+        if found is None or found[1] != "close":
+            return event, None
+        opened_by = None
+        for at, earlier in log.since():
+            if at >= seq:
+                break
+            if condition_of(earlier) == (found[0], "open"):
+                opened_by = earlier  # the latest open before the close
+        return event, opened_by
+    finally:
+        store.close()
 
 
 def masked_request(request: OutboundRequest, target: Target) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from shared.events.model import ChargerOffline, ChargerOnline, FaultCleared, Fau
 from shared.events.model import event_id as make_event_id
 from shared.notify.dispatch import idempotency_key
 from shared.notify.targets import Notice
-from shared.timestamps import format_utc
+from shared.timestamps import format_utc, parse_utc
 
-__all__ = ["SAMPLE_REFS", "sample_notice"]
+__all__ = ["SAMPLE_REFS", "condition_of", "notice_for_event", "sample_notice"]
 
 CHARGER = "0f5c2e4a-8b1d-4c3e-9f7a-6d2b1e0c9a84"
 SITE = "b30adfd3-5c3e-4a7b-9d1e-2f6a8c4e1d07"
@@ -143,6 +143,56 @@ def sample_notice(target: str, kind: str, event_type: str, *, reminder: bool = F
     event = last if action == "close" else first
     key_action = "reminder-1" if verb == "reminder" else verb
     return Notice(verb, event, idempotency_key(first["id"], target, key_action), key, ref, context)
+
+
+def condition_of(event: dict[str, Any]) -> tuple[str, str] | None:
+    """The condition an alerting event opens or closes, and which: ``(key, action)``."""
+    if event.get("type") not in _ALERT_TYPES:
+        return None
+    kind, action = _ALERT_TYPES[event["type"]]
+    data = event.get("data") or {}
+    if kind == "site":
+        return condition_key(kind, str(data.get("site_id") or event.get("subject"))), action
+    charger = str(data.get("charger_id") or event.get("subject"))
+    if kind == "fault":
+        return condition_key(kind, charger, str(data.get("fault_code"))), action
+    return condition_key(kind, charger), action
+
+
+def notice_for_event(
+    target: str,
+    kind: str,
+    event: dict[str, Any],
+    opened_by: dict[str, Any] | None = None,
+    *,
+    reminder: bool = False,
+) -> Notice:
+    """The notice ``target`` would get for a real ``event`` from the state, as if the
+    tickets consumer sent it now (its grace, hold and grouping decisions aside: that is
+    ``chargeops alerts explain``). A close needs the event that opened the condition,
+    ``opened_by``; without it the close stands alone (its own event as the episode)."""
+    found = condition_of(event)
+    if found is None:
+        return Notice("notify", event, idempotency_key(str(event["id"]), target))
+    key, action = found
+    first = opened_by if action == "close" and opened_by is not None else event
+    alert_kind = _ALERT_TYPES[event["type"]][0]
+    began = parse_utc(str(first["time"]))
+    ticket = Ticket(str(first["id"]), began, began, (target,), reminders=1 if reminder else 0)
+    alert = Alert(key, alert_kind, "firing", began, first, ticket=ticket)
+    at = parse_utc(str(event["time"]))
+    if action == "close":
+        alert = alert.but(status="closing", ended_at=at, end_event=event)
+    verb = "reminder" if reminder and action == "open" else action
+    when = began + timedelta(hours=4) if verb == "reminder" else at
+    context = {
+        "alert": view(alert, verb, when, 1 if verb == "reminder" else None),
+        "open_key": idempotency_key(str(first["id"]), target, "open"),
+    }
+    ref = SAMPLE_REFS.get(kind) if verb != "open" else None
+    key_action = "reminder-1" if verb == "reminder" else verb
+    notice_key = idempotency_key(str(first["id"]), target, key_action)
+    return Notice(verb, event, notice_key, key, ref, context)
 
 
 def _plain(event_type: str) -> dict[str, Any]:
