@@ -60,7 +60,8 @@ def test_a_stored_outage_renders_as_its_trigger_and_its_resolve(
     assert body["event_action"] == "trigger"
     assert body["dedup_key"] == "chargeops/offline/" + online["subject"]
     name = opened["data"]["charger_name"]
-    assert name and name in body["payload"]["summary"]  # a name, not the UUID
+    assert name
+    assert name in body["payload"]["summary"]
     assert online["subject"] not in body["payload"]["summary"]
 
     (resolve,) = _render(run_cli, config, "pd", "--event", online["id"])
@@ -86,4 +87,5 @@ def test_an_unknown_event_or_both_forms_are_usage_errors(run_cli: RunCli, tmp_pa
         "render", "pd", "charger.offline", "--event", "x", "--config", str(config), env=env
     )
     assert both.returncode == 2
-    assert "EVENT_TYPE" in both.stderr and "--event" in both.stderr
+    assert "EVENT_TYPE" in both.stderr
+    assert "--event" in both.stderr
