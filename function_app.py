@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions import consumers, health, ingest, timers
+from functions import consumers, health, ingest, ocpi, timers
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (ingest.bp, consumers.bp, timers.bp, health.bp):
+for blueprint in (ingest.bp, consumers.bp, timers.bp, health.bp, ocpi.bp):
     app.register_functions(blueprint)

@@ -17,7 +17,21 @@ from shared import __version__
 
 __all__ = ["UsageError", "main"]
 
-COMMANDS = ("replay", "render", "registry", "export", "reconcile", "report", "dlq", "sample")
+COMMANDS = (
+    "replay",
+    "render",
+    "registry",
+    "export",
+    "reconcile",
+    "report",
+    "dlq",
+    "sample",
+    "alerts",
+    "silence",
+    "config",
+    "deliveries",
+    "serve",
+)
 
 
 class UsageError(Exception):

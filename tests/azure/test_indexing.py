@@ -93,6 +93,17 @@ def test_every_function_and_binding() -> None:
             },
             {"direction": "OUT", "type": "http", "name": "$return"},
         ],
+        "ocpi": [
+            {
+                "direction": "IN",
+                "type": "httpTrigger",
+                "name": "req",
+                "methods": ["GET", "POST", "PUT", "DELETE"],
+                "authLevel": "ANONYMOUS",
+                "route": "ocpi/{*rest}",
+            },
+            {"direction": "OUT", "type": "http", "name": "$return"},
+        ],
     }
 
 

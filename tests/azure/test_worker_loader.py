@@ -173,6 +173,7 @@ def test_the_worker_loads_every_function_of_the_app() -> None:
             "registry_refresh",
             "uptime_report",
             "health",
+            "ocpi",
         ]
     )
     for name, fn in functions.items():
@@ -207,13 +208,14 @@ def test_the_worker_loads_every_function_of_the_app() -> None:
             "return": None,
             "context": True,
         }, name
-    assert loaded_as("health") == {
-        "bindings": {"$return": ["http", OUT], "req": ["httpTrigger", IN]},
-        "inputs": {"req": ["httpTrigger", "<class 'azure.functions._http.HttpRequest'>"]},
-        "outputs": {},
-        "return": ["http", "<class 'azure.functions._http.HttpResponse'>"],
-        "context": False,
-    }
+    for name in ("health", "ocpi"):
+        assert loaded_as(name) == {
+            "bindings": {"$return": ["http", OUT], "req": ["httpTrigger", IN]},
+            "inputs": {"req": ["httpTrigger", "<class 'azure.functions._http.HttpRequest'>"]},
+            "outputs": {},
+            "return": ["http", "<class 'azure.functions._http.HttpResponse'>"],
+            "context": False,
+        }, name
 
 
 THROWAWAY_APP = """

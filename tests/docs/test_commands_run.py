@@ -34,6 +34,7 @@ NOT_RUN: dict[tuple[str, ...], str] = {
     ("registry", "refresh"): "calls the Zaptec API (tests/registry runs it against the simulator)",
     ("reconcile",): "calls the Zaptec or eosvolt charge-history API (tests/finance fakes them)",
     ("dlq",): "reads Azure Service Bus dead-letter queues (tests/azure covers it)",
+    ("serve",): "a server that runs until stopped (tests/ocpi/test_hosts.py runs and stops it)",
 }
 TABLE = "needs Azure Table Storage (--state table; tests/stores runs it on Azurite)"
 
