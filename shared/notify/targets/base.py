@@ -91,6 +91,15 @@ class Target(abc.ABC):
         (a ticket for a condition already over). Kinds that keep a ref override it."""
         return TargetResult()
 
+    def made_before(self, notice: Notice, http: Http, number: int) -> TargetResult | None:
+        """On a retry of an open, or when an earlier attempt's answer was lost, the ticket
+        that attempt made if the vendor shows one: creating again would duplicate it."""
+        if number > 1 or notice.context.get("maybe_sent"):
+            found = self.find_only(notice, http)
+            if found.ref:
+                return found
+        return None
+
     def ticket_url(self, ref: dict[str, Any]) -> str | None:
         """Where a person opens the ticket a ref names (None: no such page)."""
         return None

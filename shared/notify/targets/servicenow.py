@@ -53,10 +53,8 @@ class ServiceNowTarget(Target):
 
     def attempt(self, notice: Notice, http: Http, number: int) -> TargetResult:
         if notice.action == "open":
-            if number > 1 or notice.context.get("maybe_sent"):
-                found = self.find_only(notice, http)
-                if found.ref:
-                    return found
+            if (found := self.made_before(notice, http, number)) is not None:
+                return found
             (request,) = self.preview(notice)
             answer = _result(http(request))
             if not isinstance(answer, dict) or not answer.get("sys_id"):

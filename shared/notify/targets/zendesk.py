@@ -55,10 +55,8 @@ class ZendeskTarget(Target):
 
     def attempt(self, notice: Notice, http: Http, number: int) -> TargetResult:
         if notice.action == "open":
-            if number > 1 or notice.context.get("maybe_sent"):
-                found = self.find_only(notice, http)
-                if found.ref:
-                    return found
+            if (found := self.made_before(notice, http, number)) is not None:
+                return found
             (request,) = self.preview(notice)
             ticket = (http(request).json() or {}).get("ticket") or {}
             if not ticket.get("id"):
