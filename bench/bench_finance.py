@@ -90,7 +90,9 @@ def main() -> None:
     n = parser.parse_args().sessions
     batch = sessions(n)
     zone = ZoneInfo("Europe/Oslo")
-    tariff = CONFIG.tariffs["default"]
+    found = CONFIG.tariff_for(None)
+    assert found is not None
+    tariff = found[1]
     meter = [
         [MeterPoint(s.started_at, Decimal(0)),
          MeterPoint(s.started_at + (s.ended_at - s.started_at) / 3, s.energy_kwh / 2),

@@ -58,6 +58,9 @@ def test_a_long_line_is_skipped_and_the_next_one_still_read(tmp_path: Path) -> N
         "Observation",
         "Rejection",
     ]
-    assert got[1].code == "line_too_long"  # type: ignore[union-attr]
-    assert got[3].code == "invalid_json"  # type: ignore[union-attr]  # read, then refused
+    long, bad = got[1], got[3]
+    assert isinstance(long, Rejection)
+    assert isinstance(bad, Rejection)
+    assert long.code == "line_too_long"
+    assert bad.code == "invalid_json"  # read, then refused
     assert peak < 6 * MAX_LINE  # the lines kept (one is 1 MiB) plus a block: not 20 MB

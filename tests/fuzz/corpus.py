@@ -221,7 +221,7 @@ def _structure(obj: Line, rng: random.Random) -> str:
             "[" * 100_000 + "]" * 100_000,
             text.replace(":", "=", 1),
             "null",
-            '"' + obj["ChargerId"] + '"',
+            '"' + str(obj["ChargerId"]) + '"',
         ]
     )
 

@@ -49,7 +49,8 @@ def outage(day: Day) -> tuple[str, set[str], datetime]:
 def listed(run: RunCli, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     result = run("alerts", "list", "--json", *args, env=env)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    loaded: list[dict[str, Any]] = json.loads(result.stdout)
+    return loaded
 
 
 def test_list_during_the_site_outage_names_everything_and_links_the_ticket(

@@ -40,7 +40,8 @@ def write(tmp_path: Path, text: str) -> str:
 def check(cli: RunCli, *args: str) -> dict[str, Any]:
     result = cli("config", "check", *args, "--json", env=ENV)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
 
 
 def test_a_good_config_routes_a_test_event_to_its_targets(cli_main: RunCli, tmp_path: Path) -> None:

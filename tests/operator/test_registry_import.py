@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,9 +18,9 @@ from tests.support.azurite import Azurite
 from tests.support.cli import RunCli
 
 
-def expected_rows(fleet: dict) -> dict[str, tuple]:
+def expected_rows(fleet: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """What ``registry list --json`` must say for each charger of a fleet file."""
-    rows = {}
+    rows: dict[str, tuple[str, ...]] = {}
     for site in fleet["installations"]:
         for c in site["chargers"]:
             rows[c["Id"]] = (
@@ -28,7 +29,9 @@ def expected_rows(fleet: dict) -> dict[str, tuple]:
     return rows
 
 
-def listed(run: RunCli, *state: str, env: dict[str, str] | None = None) -> dict[str, tuple]:
+def listed(
+    run: RunCli, *state: str, env: dict[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
     result = run("registry", "list", "--json", *state, env=env)
     assert result.returncode == 0, result.stderr
     return {

@@ -31,7 +31,8 @@ def the_outage(day: Day) -> tuple[str, str]:
 def replay(run: RunCli, day: Day, config: Path, *state: str) -> dict[str, Any]:
     result = run("replay", str(day.capture), "--config", str(config), "--json", "--quiet", *state)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
 
 
 def test_a_silence_added_by_command_suppresses_the_replayed_outage(

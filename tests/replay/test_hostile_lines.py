@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.support.cli import RunCli
 
@@ -108,7 +109,7 @@ def test_a_warnings_mask_beyond_64_bits_raises_no_fault_at_all(
     assert len(raised) == 1
 
 
-def _replay(run_cli: RunCli, tmp_path: Path, lines: list[str], name: str) -> dict[str, object]:
+def _replay(run_cli: RunCli, tmp_path: Path, lines: list[str], name: str) -> dict[str, Any]:
     capture = tmp_path / f"{name}.jsonl"
     capture.write_text("\n".join(lines) + "\n")
     got = run_cli("replay", str(capture), "--out", str(tmp_path / name), "--json", "--quiet")
@@ -137,7 +138,7 @@ def test_state_ids_duplicate_keys_and_offsets_that_lie_are_refused(
         frame(-2, "2026-04-26T10:01:00+14:00", "1"),  # Kiribati: fine
     ]
     run = _replay(run_cli, tmp_path, lines, "run")
-    reasons = {r["line"]: r["reason"] for r in run["rejected"]}  # type: ignore[union-attr]
+    reasons = {r["line"]: r["reason"] for r in run["rejected"]}
     assert reasons == {
         2: "invalid_state_id",
         3: "invalid_state_id",
@@ -161,7 +162,7 @@ def test_one_frame_from_next_year_does_not_move_the_clock(run_cli: RunCli, tmp_p
     future = frame(-2, "2027-04-26T10:00:00Z", "1")
     clean = _replay(run_cli, tmp_path, valid, "clean")
     dirty = _replay(run_cli, tmp_path, [*valid[:500], future, *valid[500:]], "dirty")
-    ahead = [r for r in dirty["rejected"] if r["line"] == 501]  # type: ignore[union-attr]
+    ahead = [r for r in dirty["rejected"] if r["line"] == 501]
     assert [r["reason"] for r in ahead] == ["timestamp_ahead"]
     assert _by_id(dirty["events"]) == _by_id(clean["events"])
 

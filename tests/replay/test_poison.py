@@ -85,9 +85,12 @@ def test_a_line_whose_commit_fails_is_rejected_and_the_rest_goes_on(
     assert all(isinstance(r["line"], int) and "ValueError" in r["detail"] for r in errors)
     got = _lines(out / "events.jsonl")
     assert not [e for e in got if e["subject"] == victim and e["type"] == "charger.fault.raised"]
-    others = lambda events: sorted(  # noqa: E731
-        str(e["id"]) for e in events if e["subject"] != victim and "finance" not in e["type"]
-    )
+
+    def others(events: list[dict[str, Any]]) -> list[str]:
+        return sorted(
+            str(e["id"]) for e in events if e["subject"] != victim and "finance" not in e["type"]
+        )
+
     assert others(got) == others(clean_events)  # every other charger's events, exactly once
     again = cli_main("replay", str(SAMPLE), "--out", "run", "--quiet")
     assert again.returncode == 0, again.stderr

@@ -25,7 +25,7 @@ def stored(**changes: object) -> StoredSilence:
         "0a1b2c3d", {"sites": [SITE], "types": ["charger.offline"]}, T, T + timedelta(hours=2),
         "uplink swap", "ops@example.com", T - timedelta(days=1),
     )  # fmt: skip
-    return StoredSilence(**{**{f: getattr(base, f) for f in base.__slots__}, **changes})  # type: ignore[arg-type]
+    return StoredSilence(**{**{f: getattr(base, f) for f in base.__slots__}, **changes})
 
 
 def test_a_stored_silence_covers_what_it_matches_while_it_lasts() -> None:

@@ -53,7 +53,7 @@ def test_every_condition_has_one_outcome_that_matches_the_notices(
     opens = [d for d in lines if d["action"] == "open" and d["status"] == "delivered"]
     tickets = [c for c in found if c.outcome == "ticket"]
     assert len(tickets) == len(opens)
-    assert {c.opened["episode"] for c in tickets} == {d["event_id"] for d in opens}  # type: ignore[index]
+    assert {c.opened["episode"] for c in tickets} == {d["event_id"] for d in opens}
     for c in found:
         if c.outcome in ("grace", "hold", "grouped", "silenced", "resumed"):
             assert c.opened is None  # a condition without a ticket made no open
