@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,7 @@ __all__ = [
 
 log = logging.getLogger("chargeops.ingest")
 CONFLICT_RETRIES = 5
+CONFLICT_BACKOFF = 0.05  # seconds; doubled per attempt, jittered
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,8 @@ def commit_with_retry(
             log.info("ingest: another instance wrote first; attempt %d again", attempt)
             if attempt == CONFLICT_RETRIES:
                 raise
+            # Jittered back-off: instances that collided retry apart instead of in step.
+            time.sleep(random.uniform(0, CONFLICT_BACKOFF * 2**attempt))
     raise AssertionError("unreachable")
 
 

@@ -33,10 +33,11 @@ class Subscription:
         """Hand every new matching event to ``handle``; returns how many were handled."""
         handled, after = 0, self.cursor
         while page := self.log.read(after, batch):
-            for _, event in page:
-                if self.accepts(event["type"]):
-                    handle(event)
-                    handled += 1
-            after = page[-1][0]
-            self.log.set_cursor(self.name, after)
+            with self.log.store.batch():  # one commit per page, the cursor with it
+                for _, event in page:
+                    if self.accepts(event["type"]):
+                        handle(event)
+                        handled += 1
+                after = page[-1][0]
+                self.log.set_cursor(self.name, after)
         return handled

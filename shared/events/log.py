@@ -55,6 +55,23 @@ class EventLog:
         """Move a single reader's cursor (replay's subscriptions: one writer)."""
         self.store.put(CURSOR_KIND, name, {"seq": seq})
 
+    def cursor_entry(self, name: str) -> tuple[int, str | None]:
+        """Where reader ``name`` stands and the record's version (None: no record yet),
+        for ``forward_cursor``."""
+        entry = self.store.get(CURSOR_KIND, name)
+        return (int(entry.value["seq"]), entry.version) if entry else (0, None)
+
+    def forward_cursor(self, name: str, seq: int, version: str | None) -> tuple[int, str | None]:
+        """``advance_cursor`` from a known version: one write instead of a read and a
+        write (the publisher moves it after every batch it sends). When another
+        instance moved it meanwhile, falls back to reading it; returns where it stands
+        and its version."""
+        try:
+            return seq, self.store.put(CURSOR_KIND, name, {"seq": seq}, expect=version)
+        except (Conflict, AlreadyExists):
+            self.advance_cursor(name, seq)
+            return self.cursor_entry(name)
+
     def advance_cursor(self, name: str, seq: int) -> int:
         """Move a shared cursor forward to ``seq`` unless another instance already went
         further (compare-and-swap); returns where it stands."""

@@ -33,6 +33,15 @@ class ChargerStates:
         """Write one state; ``expect`` a version for compare-and-swap (None: insert only)."""
         return self.store.put(CHARGER_KIND, charger_id, record, expect=expect)
 
+    def get_many(self, charger_ids: list[str]) -> dict[str, Entry]:
+        """Several stored records with their versions (absent ones left out)."""
+        return self.store.get_many(CHARGER_KIND, charger_ids)
+
+    def put_versioned(self, records: Mapping[str, tuple[Record, object]]) -> dict[str, str]:
+        """Compare-and-swap several states at once (``(record, expected version)`` each);
+        their new versions. ``Conflict`` when any changed meanwhile."""
+        return self.store.put_versioned(CHARGER_KIND, records)
+
     def put_many(self, records: Mapping[str, Record]) -> None:
         """Upsert several states (a replay: this process is the only writer)."""
         self.store.put_many(CHARGER_KIND, records)

@@ -15,6 +15,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from shared.storage.base import (
     ANY,
@@ -42,6 +45,15 @@ CREATE UNIQUE INDEX IF NOT EXISTS log_dedup ON log (log, dedup);
 SCHEMA_VERSION = 1
 _COLUMNS = {"kv": {"kind", "key", "version", "value"}, "log": {"log", "seq", "dedup", "value"}}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _loads(text: str) -> Any:
+    """Read a stored value: orjson (a replay's consumers read ~20 records per event), and
+    the standard library for what orjson refuses that ``_dumps`` can write (NaN)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class SqliteStore(Store):
@@ -164,7 +176,7 @@ class SqliteStore(Store):
         row = self._db.execute(
             "SELECT value, version FROM kv WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
-        return Entry(json.loads(row[0]), str(row[1])) if row else None
+        return Entry(_loads(row[0]), str(row[1])) if row else None
 
     def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -175,7 +187,7 @@ class SqliteStore(Store):
                 f"SELECT key, value, version FROM kv WHERE kind = ? AND key IN ({marks})",  # noqa: S608
                 (kind, *chunk),
             ):
-                found[key] = Entry(json.loads(value), str(version))
+                found[key] = Entry(_loads(value), str(version))
         return found
 
     def scan(self, kind: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
@@ -186,7 +198,7 @@ class SqliteStore(Store):
         for key, value, version in rows:
             if not key.startswith(prefix):
                 break
-            yield key, Entry(json.loads(value), str(version))
+            yield key, Entry(_loads(value), str(version))
 
     def put(self, kind: str, key: str, value: Json, *, expect: object = ANY) -> str:
         text = _dumps(value)
@@ -242,7 +254,7 @@ class SqliteStore(Store):
             "SELECT seq, value FROM log WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
             (log, after, limit),
         )
-        return [(seq, json.loads(value)) for seq, value in rows]
+        return [(seq, _loads(value)) for seq, value in rows]
 
     def head(self, log: str) -> int:
         (top,) = self._db.execute(

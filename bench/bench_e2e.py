@@ -1,0 +1,219 @@
+"""End-to-end replay against ingest alone, on the same capture (issue 16, goal 1).
+
+*End to end* is ``chargeops replay`` in a fresh process with the built-in default config
+(every event to a webhook writing files into ``OUT/outbox/``): decoding, the state
+machine, commits, the tickets, finance and uptime consumers, the outbox files and the
+three output files. *Ingest only* is the same process doing what ``chargeops replay``
+does up to the commit of each unit of work and nothing after it: the same capture
+reader, decoder, future-clock guard, ``ingest_batch`` and unit of work on a fresh SQLite
+state, with no consumer, no delivery and no output file. The ratio of the two says what
+the consumers cost next to ingest.
+
+The two commands run in turn (A B A B …) so drift in the machine's speed (it is shared)
+affects both alike; the ratio is taken pair by pair and the median is reported with the
+spread. Peak RSS is each process's own high-water mark (VmHWM, read by the process).
+
+Usage::
+
+    .venv/bin/python bench/bench_e2e.py                    # 150 chargers x 24 h, 5 pairs
+    .venv/bin/python bench/bench_e2e.py --chargers 150 --pairs 7 --json
+    .venv/bin/python bench/bench_e2e.py --ingest-only CAPTURE OUT   # one ingest-only run
+
+Prints a Markdown table; numbers go to docs/benchmarks.md. No timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+CHARGEOPS = Path(sys.executable).parent / "chargeops"
+
+
+def capture(chargers: int, hours: int, seed: int) -> tuple[Path, dict[str, Any]]:
+    """A seeded capture (generated once by ``chargeops sample``, cached) and its summary."""
+    path = CACHE / f"e2e-{chargers}x{hours}h-s{seed}.jsonl"
+    meta = path.with_suffix(".json")
+    if not path.exists() or not meta.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        done = subprocess.run(
+            [str(CHARGEOPS), "sample", "--seed", str(seed), "--sites", str(max(3, chargers // 10)),
+             "--chargers", str(chargers), "--hours", str(hours), "--output", str(tmp),
+             "--json", "--quiet"],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        tmp.replace(path)
+        meta.write_text(done.stdout)
+    return path, json.loads(meta.read_text())
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set (VmHWM), not an inherited rusage figure."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ingest_only(source: str, out: Path) -> dict[str, Any]:
+    """What ``chargeops replay`` does up to each commit, and nothing after it."""
+    sys.path.insert(0, str(ROOT))
+    from shared.app.clock_guard import FutureGuard  # noqa: PLC0415
+    from shared.app.compose import open_local  # noqa: PLC0415
+    from shared.app.ingest import decode_all, ingest_batch  # noqa: PLC0415
+    from shared.app.replay import CHUNK  # noqa: PLC0415
+    from shared.config.loader import default_config  # noqa: PLC0415
+    from shared.inbound.capture import read_capture  # noqa: PLC0415
+    from shared.inbound.envelope import CaptureLine  # noqa: PLC0415
+    from shared.storage.sqlite import SqliteStore  # noqa: PLC0415
+
+    started = time.perf_counter()
+    # as `chargeops replay` does: each refused line is counted, not logged
+    logging.getLogger("chargeops.ingest").addHandler(logging.NullHandler())
+    out.mkdir(parents=True, exist_ok=True)
+    app = open_local(default_config(out), SqliteStore(out / "state.sqlite3"))
+    unit = app.ingest_unit()
+    unit.start()
+    guard = FutureGuard(unit.clock)
+
+    def ingest(batch: list[CaptureLine], *, last: bool = False) -> None:
+        messages, decoded = guard.screen(batch, decode_all(batch))
+        if last:
+            held, refused = guard.finish()
+            messages, decoded = messages + held, decoded + refused
+        ingest_batch(app, messages, unit, decoded)
+
+    batch: list[CaptureLine] = []
+    for lineno, line, _ in read_capture(source):
+        if line is not None:
+            batch.append(line)
+        if lineno % CHUNK == 0:
+            ingest(batch)
+            batch = []
+    ingest(batch, last=True)
+    unit.drain()
+    unit.commit()
+    seconds = time.perf_counter() - started
+    app.close()
+    return {
+        "read": unit.counts.read,
+        "events": sum(unit.counts.events.values()),
+        "seconds": round(seconds, 3),
+        "messages_per_second": round(unit.counts.read / seconds),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def _timed(cmd: list[str]) -> tuple[float, float, dict[str, Any]]:
+    """Wall and CPU (user + system) seconds of a whole fresh process, start-up included,
+    and its JSON summary. CPU time is the steadier figure on a shared machine: waiting
+    for a core does not count in it."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd[:2]} failed")
+    return wall, usage.ru_utime + usage.ru_stime, json.loads(stdout)
+
+
+def run_pairs(path: Path, pairs: int) -> dict[str, Any]:
+    """A B A B …: end to end, then ingest only, each on a fresh state."""
+    rows: list[dict[str, Any]] = []
+    for _ in range(pairs + 1):  # the first pair warms the page cache and is not counted
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            e2e_wall, e2e_cpu, e2e = _timed(
+                [str(CHARGEOPS), "replay", str(path), "--out", a, "--json", "--quiet"]
+            )
+            ing_wall, ing_cpu, ing = _timed(
+                [sys.executable, __file__, "--ingest-only", str(path), b]
+            )  # fmt: skip
+            outbox = len(list((Path(a) / "outbox").glob("*.json")))
+        rows.append({"e2e_wall": e2e_wall, "e2e_cpu": e2e_cpu, "e2e": e2e, "ing_wall": ing_wall,
+                     "ing_cpu": ing_cpu, "ing": ing, "outbox_files": outbox})  # fmt: skip
+    rows = rows[1:]
+    lines = rows[0]["e2e"]["read"]
+    ratios = [r["ing_wall"] / r["e2e_wall"] for r in rows]  # time ratio = throughput ratio
+    cpu_ratios = [r["ing_cpu"] / r["e2e_cpu"] for r in rows]
+    return {
+        "lines": lines,
+        "pairs": pairs,
+        "cpu_ratio_median": statistics.median(cpu_ratios),
+        "cpu_ratio_min": min(cpu_ratios),
+        "cpu_ratio_max": max(cpu_ratios),
+        "e2e_cpu_msgs_per_s": statistics.median(lines / r["e2e_cpu"] for r in rows),
+        "ingest_cpu_msgs_per_s": statistics.median(lines / r["ing_cpu"] for r in rows),
+        "e2e_msgs_per_s": statistics.median(lines / r["e2e_wall"] for r in rows),
+        "e2e_in_run_msgs_per_s": statistics.median(r["e2e"]["messages_per_second"] for r in rows),
+        "ingest_msgs_per_s": statistics.median(lines / r["ing_wall"] for r in rows),
+        "ingest_in_run_msgs_per_s": statistics.median(
+            r["ing"]["messages_per_second"] for r in rows
+        ),
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "e2e_peak_rss_mb": max(r["e2e"].get("peak_rss_mb", 0) for r in rows),
+        "ingest_peak_rss_mb": max(r["ing"]["peak_rss_mb"] for r in rows),
+        "events": sum(rows[0]["e2e"]["events"].values()),
+        "deliveries": sum(sum(t.values()) for t in rows[0]["e2e"]["deliveries"].values()),
+        "outbox_files": rows[0]["outbox_files"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chargers", type=int, default=150)
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ingest-only", nargs=2, metavar=("CAPTURE", "OUT"))
+    args = parser.parse_args()
+    if args.ingest_only:
+        print(json.dumps(ingest_only(args.ingest_only[0], Path(args.ingest_only[1]))))
+        return
+    path, shape = capture(args.chargers, args.hours, args.seed)
+    result = run_pairs(path, args.pairs) | {"capture": shape}
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")  # fmt: skip
+    print(f"capture: {path.name}: {shape}")
+    print("\n| measure | value |\n|---|---:|")
+    print(f"| lines | {result['lines']:,} |")
+    print(f"| end to end, msgs/s (whole process) | {result['e2e_msgs_per_s']:,.0f} |")
+    print(f"| end to end, msgs/s (in-run) | {result['e2e_in_run_msgs_per_s']:,.0f} |")
+    print(f"| ingest only, msgs/s (whole process) | {result['ingest_msgs_per_s']:,.0f} |")
+    print(f"| ingest only, msgs/s (in-run) | {result['ingest_in_run_msgs_per_s']:,.0f} |")
+    print(f"| end to end / ingest only (median of {args.pairs} pairs) | "
+          f"{result['ratio_median']:.2f} ({result['ratio_min']:.2f}-"
+          f"{result['ratio_max']:.2f}) |")  # fmt: skip
+    print(f"| end to end, msgs per CPU second | {result['e2e_cpu_msgs_per_s']:,.0f} |")
+    print(f"| ingest only, msgs per CPU second | {result['ingest_cpu_msgs_per_s']:,.0f} |")
+    print(f"| end to end / ingest only, CPU time (median of {args.pairs} pairs) | "
+          f"{result['cpu_ratio_median']:.2f} ({result['cpu_ratio_min']:.2f}-"
+          f"{result['cpu_ratio_max']:.2f}) |")  # fmt: skip
+    print(f"| events / deliveries / outbox files | {result['events']:,} / "
+          f"{result['deliveries']:,} / {result['outbox_files']:,} |")  # fmt: skip
+    print(f"| peak RSS MB, end to end / ingest only | {result['e2e_peak_rss_mb']:.0f} / "
+          f"{result['ingest_peak_rss_mb']:.0f} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
