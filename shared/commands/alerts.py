@@ -331,7 +331,8 @@ def _label(c: dict[str, Any]) -> str:
 
 def _print_condition(c: dict[str, Any]) -> None:
     print()
-    print(f"{c['label']}  [{c['id']}]  since {c['since']}")
+    since = str(c["since"])[:19].replace("T", " ")
+    print(f"{c['label']}  [{c['id']}]  since {since} UTC")
     if c["kind"] == "site":
         print(f"  chargers: {', '.join(_members(c))}")
     routes = ", ".join(f"routes[{r['route']}] → {', '.join(r['targets'])}" for r in c["routes_now"])

@@ -72,7 +72,7 @@ def test_grace_flap_and_grouping_read_as_people_say_them(tmp_path: Path) -> None
     short = outcome[("offline", "00000000-0000-4000-8000-000000000001")]
     assert (short.outcome, short.summary) == (
         "grace",
-        "ended after 4m, before its ticket was due at 2026-04-26T08:10:00Z (offline_grace 10m): "
+        "ended after 4m, before its ticket was due at 2026-04-26 08:10:00 UTC (offline_grace 10m): "
         "no ticket",
     )
     faults = [c for c in found if c.kind == "fault"]

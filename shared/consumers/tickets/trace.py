@@ -15,7 +15,7 @@ charger's (or a site's) story in order.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.consumers.tickets.config import Alerting
@@ -170,7 +170,7 @@ def _reason(
         extra = ""
         if alert.kind == "offline" and alert.due and alert.due - alert.since > rules.offline_grace:
             extra = f", or site_outage_window {describe_duration(rules.site_outage_window)}"
-        due = format_utc(alert.due) if alert.due else "?"
+        due = _shown(alert.due) if alert.due else "?"
         return f"{what} began; waits {wait} ({rule}{extra}) before a ticket: due {due}"
     if decision == "opened":
         ticket = alert.ticket
@@ -178,7 +178,7 @@ def _reason(
             return "due, but no route sends it to a ticket target: no ticket anywhere"
         return f"ticket opened at {', '.join(ticket.targets)}"
     if decision == "silenced":
-        until = format_utc(alert.due) if alert.due else "?"
+        until = _shown(alert.due) if alert.due else "?"
         return f"silenced by '{alert.silence}' until {until}: nothing sent"
     if decision == "held":
         where = site_label(alert.event.get("data") or {})
@@ -187,7 +187,7 @@ def _reason(
             "(inhibited); the site ticket stands for it"
         )
     if decision == "released":
-        due = format_utc(alert.due) if alert.due else "?"
+        due = _shown(alert.due) if alert.due else "?"
         return f"the site is back: a fresh wait before its own ticket, due {due}"
     if decision == "resumed":
         return (
@@ -215,5 +215,10 @@ def _reason(
         if alert.kind == "fault"
         else f"offline_grace {describe_duration(rules.offline_grace)}"
     )
-    due = f" at {format_utc(before.due)}" if before is not None and before.due else ""
+    due = f" at {_shown(before.due)}" if before is not None and before.due else ""
     return f"ended after {lasted}, before its ticket was due{due} ({rule}): no ticket"
+
+
+def _shown(at: datetime) -> str:
+    """A time inside a reason a person reads: to the second, UTC said in words."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
