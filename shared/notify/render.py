@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = ["TemplateProblem", "check_template", "render", "render_json"]
@@ -49,9 +50,33 @@ def _epoch(value: str) -> int:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).timestamp())
 
 
+MAX_REPEAT = 1_000_000  # characters/items a ``*`` or ``**`` in a user template may make
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox bounds ``range`` (MAX_RANGE) but not ``"x" * 10**9`` or ``9**9**9``;
+    a config file must not be able to exhaust memory or CPU (issue 17, finding 15)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int) and abs(right) > 64:
+                raise SecurityError(f"exponent {right} is too large for a template")
+            return left**right
+        for seq, times in ((left, right), (right, left)):
+            if (
+                isinstance(seq, (str, list, tuple))
+                and isinstance(times, int)
+                and len(seq) * times > MAX_REPEAT
+            ):
+                raise SecurityError(f"repetition longer than {MAX_REPEAT} is not allowed")
+        return left * right
+
+
 @cache
 def _env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _BoundedSandbox(
         loader=PackageLoader("shared.notify", "templates"),
         undefined=StrictUndefined,
         autoescape=False,
@@ -71,6 +96,13 @@ def _load(default: str, override: str | None) -> Template:
         return env.get_template(default)
     if "{" not in override and "\n" not in override:
         path = Path(override)
+        if ".." in path.parts:
+            # A config file must not climb out of its folder into other files. (Absolute
+            # paths are still read: confining them needs the config's folder, not known here.)
+            raise TemplateProblem(
+                f"template file {override!r} is outside the config's folder "
+                "(a path may not contain '..')"
+            )
         if not path.is_file():
             raise TemplateProblem(f"template file {override!r} not found")
         return env.from_string(path.read_text("utf-8"))
@@ -91,7 +123,8 @@ def render(default: str, override: str | None, context: dict[str, Any]) -> str:
     """Render the user's template if given (file path or inline), else the shipped one."""
     try:
         return _load(default, override).render(**context)
-    except (TemplateError, OSError) as exc:
+    except (TemplateError, OSError, OverflowError, RecursionError) as exc:
+        # OverflowError: the sandbox's own MAX_RANGE refusal of ``range(10**9)``.
         name = override if override and len(override) < 80 else default
         raise TemplateProblem(f"template {name!r}: {exc}") from exc
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.config.loader import ConfigError, load_config
+from shared.notify.render import TemplateProblem, render
 
 WEBHOOK = "targets:\n  hook:\n    kind: webhook\n    url: https://hooks.example.com/x\n"
 
@@ -137,3 +138,32 @@ def test_only_the_sections_a_command_needs_must_resolve(tmp_path: Path) -> None:
     del env["PD_KEY"]
     with pytest.raises(ConfigError, match=r"targets\.pd\.routing_key: .*PD_KEY is not set"):
         load_config(text=PAGERDUTY_AND_ZAPTEC, env=env, needs={"targets", "routes"})
+
+
+@pytest.mark.parametrize("path", ["../x.j2", "sub/../../x.j2", "/tmp/../etc/passwd"])
+def test_a_template_outside_the_config_folder_is_refused(tmp_path: Path, path: str) -> None:
+    """Finding 15: ``template: /etc/passwd`` read the file into a webhook body."""
+    message = _error(tmp_path, WEBHOOK + f"    template: {path}\n")
+    assert "targets.hook.template" in message
+    assert "outside" in message
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{{ "x" * 10**9 }}',
+        "{{ [1] * 10**8 }}",
+        "{% for i in range(10**9) %}{% endfor %}",
+        "{{ 2 ** 1000000 }}",
+    ],
+)
+def test_resource_abuse_in_a_template_is_a_template_problem(template: str) -> None:
+    """Finding 15: ``range(10**9)`` in a template; the sandbox bounds it and says so."""
+    started = time.monotonic()
+    with pytest.raises(TemplateProblem):
+        render("", template, {})
+    assert time.monotonic() - started < 2
+
+
+def test_ordinary_arithmetic_still_renders() -> None:
+    assert render("", '{{ "ab" * 3 }} {{ 2 ** 10 }}', {}) == "ababab 1024"
