@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from shared import __version__
+from shared.config.loader import ConfigError
 
 __all__ = ["UsageError", "main"]
 
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:  # ConfigError: found once work began
         print(f"chargeops: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

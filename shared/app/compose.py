@@ -92,6 +92,7 @@ class App:
     lookups: bool = True  # ask Zaptec about chargers the registry does not know yet
     _config: Config | None = None
     _zaptec: ZaptecClient | None = None
+    _templates_tried: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:
@@ -128,6 +129,7 @@ class App:
         )
         from shared.consumers.tickets.repo import AlertRepo, SilenceRepo  # noqa: PLC0415
         from shared.consumers.tickets.silences import with_stored  # noqa: PLC0415
+        from shared.consumers.tickets.template_trial import try_templates  # noqa: PLC0415
         from shared.consumers.uptime.ledger import OutageLedger, OutageRecorder  # noqa: PLC0415
         from shared.events.log import EventLog  # noqa: PLC0415
         from shared.notify.dispatch import Deliverer  # noqa: PLC0415
@@ -135,6 +137,9 @@ class App:
         from shared.notify.targets import build_targets  # noqa: PLC0415
         from shared.registry.view import RegistryView  # noqa: PLC0415
 
+        if not self._templates_tried:  # once per worker: ConfigError before any send
+            try_templates(self.config())
+            self._templates_tried = True
         store = self.store
         # silences added by command live in the state: read per unit of work, no redeploy
         config = with_stored(self.config(), SilenceRepo(store).all())
@@ -207,7 +212,8 @@ def config_from_env(
     (the temp directory when there is no OUT). Unresolved Key Vault references refuse."""
     env = AppSettingsView(env)
     if env.get("CHARGEOPS_CONFIG"):
-        return load_config(text=env["CHARGEOPS_CONFIG"], env=env, needs=needs)
+        # Inline YAML names its template files relative to the app, as a path setting does.
+        return load_config(text=env["CHARGEOPS_CONFIG"], env=env, needs=needs, folder=APP_ROOT)
     if env.get("CHARGEOPS_CONFIG_PATH"):
         path = Path(env["CHARGEOPS_CONFIG_PATH"])
         return load_config(path if path.is_absolute() else APP_ROOT / path, env=env, needs=needs)

@@ -21,6 +21,7 @@ from typing import Any
 from shared.cli import UsageError
 from shared.commands.common import resolve_config
 from shared.config.loader import Config, ConfigError, load_config, nothing_routed
+from shared.consumers.tickets.template_trial import try_templates
 from shared.events.catalogue import alerting, is_known
 from shared.notify.config import NOTIFY_KINDS, Match
 from shared.notify.routing import matching_routes, targets_for, type_matches
@@ -70,6 +71,10 @@ def _check(args: argparse.Namespace) -> int:
         args.config = None
         config = resolve_config(args, Path("out"))
         where = "(built-in default or $CHARGEOPS_CONFIG)"
+    try:
+        try_templates(config)
+    except ConfigError as exc:
+        raise UsageError(f"{where}: {exc}") from None
     result: dict[str, Any] = {
         "file": where,
         "valid": True,

@@ -132,8 +132,12 @@ def load_config(
     text: str | None = None,
     env: Mapping[str, str] | None = None,
     needs: Collection[str] | None = None,
+    folder: Path | None = None,
 ) -> Config:
     """Parse YAML from ``path`` or ``text``; ConfigError names the file and key on failure.
+
+    ``folder``: where template files named in the config live (only there); the config
+    file's own folder by default, else the working directory.
 
     ``needs``: the top-level sections the caller uses (None: all). A variable that is
     unset or empty only in other sections is no error (``render`` of a PagerDuty target
@@ -177,7 +181,9 @@ def load_config(
     if missing or empty:
         raise ConfigError(f"{where}: {_variables_message(missing, empty)}")
     try:
-        return Config.model_validate(document)
+        if folder is None:
+            folder = Path(path).resolve().parent if path is not None else Path.cwd()
+        return Config.model_validate(document, context={"config_folder": folder})
     except ValidationError as exc:
         raise ConfigError(f"{where}: {_redact(_explain(exc, raw), used)}") from None
     except RecursionError:

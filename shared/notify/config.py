@@ -8,15 +8,16 @@ them into the one document and checks that routes name defined targets.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from shared.config.fields import ConfigModel, Duration, RetryConfig, check_period, is_safe_url
 from shared.events import catalogue
 from shared.notify.fields import Link, check_webhook_secret
-from shared.notify.render import check_template
+from shared.notify.render import check_template, is_inline, template_file
 
 __all__ = [
     "KNOWN_TYPES",
@@ -101,9 +102,16 @@ class _TargetBase(ConfigModel):
 
     @field_validator("template")
     @classmethod
-    def _template_compiles(cls, template: str | None) -> str | None:
-        if template is not None:
-            check_template(template)
+    def _template_compiles(cls, template: str | None, info: ValidationInfo) -> str | None:
+        """A file name is taken relative to the config's folder (the loader says which;
+        the working directory when none is given) and must stay inside it."""
+        if template is None:
+            return None
+        if not is_inline(template):
+            context = info.context if isinstance(info.context, dict) else {}
+            folder = context.get("config_folder") or Path.cwd()
+            template = template_file(template, Path(folder))
+        check_template(template)
         return template
 
 

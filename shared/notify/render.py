@@ -13,11 +13,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError
+from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["TemplateProblem", "check_template", "render", "render_json"]
+__all__ = [
+    "TemplateProblem",
+    "check_template",
+    "render",
+    "render_json",
+    "render_json_text",
+    "template_file",
+]
 
 
 class TemplateProblem(ValueError):
@@ -48,6 +55,14 @@ def _mrkdwn(value: Any) -> str:
 
 def _epoch(value: str) -> int:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).timestamp())
+
+
+def _json(value: Any) -> str:
+    """JSON text of a value; a missing one is the template's error (StrictUndefined says
+    which name), not a TypeError from the encoder."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return json.dumps(value, ensure_ascii=False)
 
 
 MAX_REPEAT = 1_000_000  # characters/items a ``*`` or ``**`` in a user template may make
@@ -82,7 +97,7 @@ def _env() -> ImmutableSandboxedEnvironment:
         autoescape=False,
         keep_trailing_newline=False,
     )
-    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+    env.filters["json"] = _json
     env.filters["truncate_chars"] = lambda value, n: str(value)[: int(n)]
     env.filters["duration"] = _duration
     env.filters["epoch"] = _epoch
@@ -90,15 +105,37 @@ def _env() -> ImmutableSandboxedEnvironment:
     return env
 
 
+def is_inline(template: str) -> bool:
+    """Template text rather than a file name: it has a tag or spans lines."""
+    return "{" in template or "\n" in template
+
+
+def template_file(template: str, folder: Path) -> str:
+    """The template file named in a config, as an absolute path inside ``folder`` (the
+    config file's own folder; the app's for inline configs). Anything that resolves
+    outside it, by ``..``, an absolute path or a symbolic link, is refused: a config
+    must not read other files of the machine into a request body (issue 17)."""
+    base = folder.resolve()
+    path = (base / template).resolve()
+    if not path.is_relative_to(base):
+        raise TemplateProblem(
+            f"template file {template!r} is outside the config's folder ({base}); "
+            "put it beside the config file and name it relative to it"
+        )
+    if not path.is_file():
+        raise TemplateProblem(f"template file {template!r} not found in {base}")
+    return str(path)
+
+
 def _load(default: str, override: str | None) -> Template:
     env = _env()
     if override is None:
         return env.get_template(default)
-    if "{" not in override and "\n" not in override:
+    if not is_inline(override):
         path = Path(override)
         if ".." in path.parts:
-            # A config file must not climb out of its folder into other files. (Absolute
-            # paths are still read: confining them needs the config's folder, not known here.)
+            # A config names its files relative to its folder (``template_file``); a path
+            # handed here directly may still not climb out of the current one.
             raise TemplateProblem(
                 f"template file {override!r} is outside the config's folder "
                 "(a path may not contain '..')"
@@ -123,8 +160,9 @@ def render(default: str, override: str | None, context: dict[str, Any]) -> str:
     """Render the user's template if given (file path or inline), else the shipped one."""
     try:
         return _load(default, override).render(**context)
-    except (TemplateError, OSError, OverflowError, RecursionError) as exc:
-        # OverflowError: the sandbox's own MAX_RANGE refusal of ``range(10**9)``.
+    except (TemplateError, OSError, ArithmeticError, TypeError, ValueError, RecursionError) as exc:
+        # OverflowError: the sandbox's own MAX_RANGE refusal of ``range(10**9)``; the
+        # others: ``{{ 1 / 0 }}``, ``{{ 1 + "a" }}``, ``{{ "x" | int }}`` in user text.
         name = override if override and len(override) < 80 else default
         raise TemplateProblem(f"template {name!r}: {exc}") from exc
 
@@ -137,3 +175,16 @@ def render_json(default: str, override: str | None, context: dict[str, Any]) -> 
     except ValueError as exc:
         name = override if override and len(override) < 80 else default
         raise TemplateProblem(f"template {name!r} did not produce JSON: {exc}") from exc
+
+
+def render_json_text(default: str, override: str | None, context: dict[str, Any]) -> str:
+    """Render a template whose text is sent as a JSON body (a webhook's): the text is
+    sent as written, but only once it parses, so a receiver never gets a broken body
+    labelled ``application/json``."""
+    text = render(default, override, context).strip()
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        name = override if override and len(override) < 80 else default
+        raise TemplateProblem(f"template {name!r} did not produce JSON: {exc}") from exc
+    return text

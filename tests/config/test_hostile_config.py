@@ -4,7 +4,6 @@ the environment (issue 17, findings 10, 12 and 15)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -68,14 +67,13 @@ def test_hostile_documents_are_config_errors(tmp_path: Path, text: str | bytes, 
     assert says in _error(tmp_path, text)
 
 
-def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+def test_an_alias_bomb_is_refused(tmp_path: Path) -> None:
+    """9**10 values once expanded: refused by counting, before they are built."""
     levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 10):
         levels.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
-    started = time.monotonic()
     message = _error(tmp_path, "\n".join(levels) + "\n")
     assert "aliases are expanded" in message
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(
@@ -159,10 +157,8 @@ def test_a_template_outside_the_config_folder_is_refused(tmp_path: Path, path: s
 )
 def test_resource_abuse_in_a_template_is_a_template_problem(template: str) -> None:
     """Finding 15: ``range(10**9)`` in a template; the sandbox bounds it and says so."""
-    started = time.monotonic()
-    with pytest.raises(TemplateProblem):
+    with pytest.raises(TemplateProblem, match=r"too large|longer than|range"):
         render("", template, {})
-    assert time.monotonic() - started < 2
 
 
 def test_ordinary_arithmetic_still_renders() -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from shared.adapters.http import OutboundRequest
 from shared.notify.config import WebhookTarget as WebhookConfig
-from shared.notify.render import render
+from shared.notify.render import render_json_text
 from shared.notify.signing import sign
 from shared.notify.targets.base import Notice, Target
 
@@ -32,8 +32,8 @@ class WebhookTarget(Target):
     def preview(self, notice: Notice) -> list[OutboundRequest]:
         event = notice.event
         if self.config.template:
-            body = render(self.template_name, self.config.template, self.context(notice))
-            payload = body.strip().encode()
+            body = render_json_text(self.template_name, self.config.template, self.context(notice))
+            payload = body.encode()
             content_type = "application/json"
         else:
             payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
