@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,12 @@ def _run(
     unit = app.ingest_unit()
     unit.start()
 
+    stuck: set[str] = set()  # timers that failed this run: recorded once, tried again
+
     def tick() -> None:
         if unit.clock is not None:
-            consumers.tickets.tick(unit.clock)
-            consumers.finance.tick(unit.clock)
+            _tick_contained(app, "tickets", consumers.tickets, unit.clock, stuck)
+            _tick_contained(app, "finance", consumers.finance, unit.clock, stuck)
 
     def settle() -> None:
         writer.renew()
@@ -123,9 +126,7 @@ def _run(
             if progress is not None:
                 progress(lineno, offset)
     ingest(batch, last=True)
-    if opts.drain:
-        unit.drain()
-    unit.commit()
+    _sweep(app, unit, drain=opts.drain)
     settle()
     if progress is not None:
         progress(lines_done, -1)
@@ -229,6 +230,40 @@ def _contained(app: App, subscription: str, consumers: Consumers, event: dict[st
             "detail": f"{type(exc).__name__}: {exc}"[:300],
         }
         app.store.append(REJECTIONS_LOG, [(f"event={event.get('id')}:{subscription}", entry)])
+
+
+def _sweep(app: App, unit: Ingest, *, drain: bool) -> None:
+    """The end-of-input sweep (sessions and offline periods the silence closed) and the
+    last commit. If that cannot be committed, nothing of it was: it is recorded
+    (``internal_error``) and the next run sweeps again, rather than a traceback."""
+    try:
+        if drain:
+            unit.drain()
+        unit.commit()
+    except DATA_ERRORS as exc:
+        log.exception("replay: the end-of-input sweep could not be committed")
+        _reject(app, "end-of-input", "internal_error", f"drain: {type(exc).__name__}: {exc}")
+
+
+def _tick_contained(app: App, name: str, consumer: Any, clock: datetime, stuck: set[str]) -> None:
+    """A consumer's timer work (grace periods, reminders, session fallbacks), all or
+    nothing: if it raises, its writes roll back and the run goes on; the first failure
+    of a run is recorded in ``rejected.jsonl`` (``tick_error``) so a damaged record
+    cannot stop every later run at its first settle."""
+    try:
+        with app.store.transaction():
+            consumer.tick(clock)
+    except Exception as exc:
+        if name not in stuck:
+            stuck.add(name)
+            log.exception("replay: the %s timer failed; later events still run", name)
+            _reject(app, f"tick:{name}", "tick_error", f"{type(exc).__name__}: {exc}")
+
+
+def _reject(app: App, key: str, reason: str, detail: str) -> None:
+    entry = {"event": None, "subscription": key, "reason": reason, "detail": detail[:300]}
+    stamp = time.time_ns()  # each run's record its own line, not deduplicated away
+    app.store.append(REJECTIONS_LOG, [(f"{key}:{stamp}", entry)])
 
 
 def _target_status(outcome: dict[str, Any]) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from shared.app.compose import config_from_env
 from shared.cli import UsageError
 from shared.config.loader import Config, ConfigError, load_config
-from shared.storage.base import Store
+from shared.storage.base import StateBusy, Store, Writer
 from shared.storage.factory import StoreConfigError, open_store
 from shared.timestamps import parse_utc
 
@@ -23,6 +24,7 @@ __all__ = [
     "require_state",
     "resolve_config",
     "resolve_store",
+    "sole_writer",
 ]
 
 
@@ -101,3 +103,18 @@ def require_state(args: argparse.Namespace, out_dir: Path) -> None:
         raise UsageError(
             f"--state: no state at {out_dir}/state.sqlite3 (run replay, or give --state)"
         )
+
+
+@contextmanager
+def sole_writer(store: Store, purpose: str) -> Iterator[Writer]:
+    """The state's one writer for a command that sends or records (``deliveries retry``,
+    ``reconcile``): while a replay or another such command holds it, this one refuses
+    with exit 2 naming the holder, instead of sending the same outbox twice."""
+    try:
+        writer = store.writer(purpose)
+    except StateBusy as exc:
+        raise UsageError(f"{exc}; try again when it has finished") from None
+    try:
+        yield writer
+    finally:
+        writer.release()

@@ -17,10 +17,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.app.compose import open_local
+from shared.app.compose import App, open_local
 from shared.app.output_files import FileSink
 from shared.cli import UsageError
-from shared.commands.common import add_common, require_state, resolve_config, resolve_store
+from shared.commands.common import (
+    add_common,
+    require_state,
+    resolve_config,
+    resolve_store,
+    sole_writer,
+)
+from shared.config.loader import Config
+from shared.notify.dispatch import Outcome
 from shared.notify.outbox import DeliveryLog
 from shared.notify.targets import UnsupportedKind
 from shared.storage.schema import DELIVERIES_LOG
@@ -121,22 +129,37 @@ def run_retry(args: argparse.Namespace) -> int:
     app = open_local(config, store, data_clock=False)
     sink = FileSink(store, DELIVERIES_LOG, out / "deliveries.jsonl")
     try:
-        sink.open()
-        deliverer = app.consumers().deliverer
-        log = deliverer.log
-        chosen = {args.target} if args.target else set(config.targets)
-        enabled = [name for name in sorted(chosen) if log.enable(name)]
-        requeued = 0
-        if args.failed:
-            for row in list(log.records(status="failed")):
-                if row.get("target") in chosen and not row.get("pending"):
-                    requeued += log.requeue(str(row["idempotency_key"]))
-        outcomes = deliverer.flush(only=chosen)
-        sink.flush()
+        with sole_writer(store, "chargeops deliveries retry"):
+            outcomes, enabled, requeued = _retry(args, config, app, sink)
     except UnsupportedKind as exc:
         raise UsageError(f"{args.config or 'config'}: {exc}") from None
     finally:
         app.close()
+    return _said(args, outcomes, enabled, requeued)
+
+
+def _retry(
+    args: argparse.Namespace, config: Config, app: App, sink: FileSink
+) -> tuple[list[Outcome], list[str], int]:
+    """Re-enable the chosen targets, put failed deliveries back if asked, send the outbox."""
+    sink.open()
+    deliverer = app.consumers().deliverer
+    log = deliverer.log
+    chosen = {args.target} if args.target else set(config.targets)
+    enabled = [name for name in sorted(chosen) if log.enable(name)]
+    requeued = 0
+    if args.failed:
+        for row in list(log.records(status="failed")):
+            if row.get("target") in chosen and not row.get("pending"):
+                requeued += log.requeue(str(row["idempotency_key"]))
+    outcomes = deliverer.flush(only=chosen)
+    sink.flush()
+    return outcomes, enabled, requeued
+
+
+def _said(
+    args: argparse.Namespace, outcomes: list[Outcome], enabled: list[str], requeued: int
+) -> int:
     tally: dict[str, dict[str, int]] = {}
     for outcome in outcomes:
         counts = tally.setdefault(outcome.target, {})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from typing import Any
 from shared.app.compose import App, open_local
 from shared.app.output_files import FileSink
 from shared.cli import UsageError
-from shared.commands.common import add_common, date_window, parse_day, resolve_config, resolve_store
+from shared.commands.common import (
+    add_common,
+    date_window,
+    parse_day,
+    resolve_config,
+    resolve_store,
+    sole_writer,
+)
 from shared.commands.progress import Feedback
 from shared.config.loader import Config
 from shared.consumers.finance.eosvolt import EosvoltAuthError, EosvoltClient
@@ -23,6 +31,7 @@ from shared.consumers.finance.history import EosvoltHistory, HistorySource, Zapt
 from shared.consumers.finance.ledger import Ledger
 from shared.consumers.finance.reconcile import Report, reconcile
 from shared.consumers.finance.sites import SiteResolver
+from shared.notify.dispatch import Deliverer
 from shared.notify.targets import UnsupportedKind
 from shared.registry.view import RegistryView
 from shared.storage.base import Store
@@ -71,28 +80,29 @@ def run(args: argparse.Namespace) -> int:
     config = resolve_config(args, out)
     store = resolve_store(args, out)
     app = open_local(config, store, data_clock=False)
+    # A real run writes the ledger and sends as the state's one writer: a replay or a
+    # ``deliveries retry`` at the same time would post and send the same rows again.
+    sole: AbstractContextManager[object] = (
+        nullcontext() if args.dry_run else sole_writer(store, "chargeops reconcile")
+    )
     try:
-        try:
-            deliverer = app.consumers().deliverer
-        except UnsupportedKind as exc:
-            raise UsageError(f"{args.config or 'config'}: {exc}") from None
-        source = _source(args.vendor, config, store, app)
-        sites = SiteResolver(config.finance, RegistryView(store))
-        ledger = Ledger(store, config.finance, sites, dry_run=args.dry_run)
-        who = args.actor or f"chargeops reconcile {args.vendor}"
-        try:
-            report = reconcile(
-                ledger, source, since, until, who=who, when=when, correct=args.correct
-            )
-        except (EosvoltAuthError, ZaptecAuthError) as exc:
-            raise UsageError(f"{args.vendor}: {exc}") from None
-        if not args.dry_run:
-            with Feedback("reconcile", total=len(report.events), unit="events sent") as feedback:
-                for event in report.events:
-                    deliverer.route(event)
-                    feedback.advance()
-            if args.out:
-                _flush(store, out)
+        with sole:
+            try:
+                deliverer = app.consumers().deliverer
+            except UnsupportedKind as exc:
+                raise UsageError(f"{args.config or 'config'}: {exc}") from None
+            source = _source(args.vendor, config, store, app)
+            sites = SiteResolver(config.finance, RegistryView(store))
+            ledger = Ledger(store, config.finance, sites, dry_run=args.dry_run)
+            who = args.actor or f"chargeops reconcile {args.vendor}"
+            try:
+                report = reconcile(
+                    ledger, source, since, until, who=who, when=when, correct=args.correct
+                )
+            except (EosvoltAuthError, ZaptecAuthError) as exc:
+                raise UsageError(f"{args.vendor}: {exc}") from None
+            if not args.dry_run:
+                _send(args, report, deliverer, store, out)
     finally:
         app.close()
     if args.dry_run:
@@ -100,6 +110,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(json.dumps(report.as_json()) if args.json else report.as_text())
     return 0
+
+
+def _send(
+    args: argparse.Namespace, report: Report, deliverer: Deliverer, store: Store, out: Path
+) -> None:
+    """Deliver the report's records (and bring the output files up to date)."""
+    with Feedback("reconcile", total=len(report.events), unit="events sent") as feedback:
+        for event in report.events:
+            deliverer.route(event)
+            feedback.advance()
+        if args.out:
+            _flush(store, out)
 
 
 def _dry(report: Report) -> dict[str, Any]:

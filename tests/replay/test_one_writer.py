@@ -135,3 +135,30 @@ def test_a_cursor_past_the_log_is_refused(run_cli: RunCli, tmp_path: Path) -> No
     again = run_cli("replay", str(SAMPLE), "--quiet")
     assert again.returncode == 2, again.stderr
     assert "subscription tickets is at 1,000,000, past the log" in again.stderr
+
+
+def test_commands_that_send_refuse_a_held_state_and_a_dry_run_does_not(
+    cli_main: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deliveries retry`` and ``reconcile`` send from the same outbox a replay sends
+    from: while another run writes the state they refuse by name (exit 2), not send twice."""
+    monkeypatch.chdir(tmp_path)
+    assert cli_main("replay", str(SAMPLE), "--quiet").returncode == 0
+    holder = SqliteStore(tmp_path / "out" / "state.sqlite3")
+    lock = holder.writer("a test")
+    try:
+        retry = cli_main("deliveries", "retry", "--failed")
+        reconcile = cli_main("reconcile", "zaptec", "--from", "2026-04-26", "--to", "2026-04-27")
+        dry = cli_main(
+            "reconcile", "zaptec", "--from", "2026-04-26", "--to", "2026-04-27", "--dry-run"
+        )
+    finally:
+        lock.release()
+        holder.close()
+    for busy in (retry, reconcile):
+        assert busy.returncode == 2, busy.stderr
+        assert "in use by a test" in busy.stderr
+        assert "try again when it has finished" in busy.stderr
+    assert "in use by" not in dry.stderr  # a dry run writes nothing: no lock needed
+    released = cli_main("deliveries", "retry", "--failed")
+    assert released.returncode == 0, released.stderr

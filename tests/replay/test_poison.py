@@ -133,3 +133,31 @@ def _a_session_event(tmp_path: Path) -> dict[str, Any]:
     done = console("replay", str(SAMPLE), "--out", str(out), "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     return next(e for e in _lines(out / "events.jsonl") if e["type"] == "session.completed")
+
+
+def test_a_timer_that_raises_is_recorded_once_and_the_replay_goes_on(
+    cli_main: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consumer's timer work (grace periods, reminders) that raises, on a damaged record
+    say, must not stop the run at every settle nor wedge the state for later runs."""
+    from shared.consumers.tickets.consumer import TicketsConsumer  # noqa: PLC0415
+
+    clean = cli_main("replay", str(SAMPLE), "--out", "clean", "--quiet")
+    assert clean.returncode == 0, clean.stderr
+
+    def tick(self: TicketsConsumer, now: object) -> None:
+        raise LookupError("a damaged alert record")
+
+    monkeypatch.setattr(TicketsConsumer, "tick", tick)
+    run = cli_main("replay", str(SAMPLE), "--out", "run", "--quiet")
+    assert run.returncode == 0, run.stderr
+    errors = [r for r in _lines(tmp_path / "run" / "rejected.jsonl") if r["reason"] == "tick_error"]
+    assert [r["subscription"] for r in errors] == ["tick:tickets"]  # once, not per settle
+    assert "LookupError: a damaged alert record" in errors[0]["detail"]
+    events = _lines(tmp_path / "run" / "events.jsonl")
+    assert len(events) == len(_lines(tmp_path / "clean" / "events.jsonl"))  # ingest went on
+    finance = [e for e in events if e["type"] == "finance.record.created"]
+    assert finance, "the other consumers kept working"
+    monkeypatch.undo()
+    again = cli_main("replay", str(SAMPLE), "--out", "run", "--quiet")
+    assert again.returncode == 0, again.stderr
