@@ -9,6 +9,7 @@ which is why the index, not the printed value, is the key.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -128,3 +129,18 @@ def _bit_names() -> dict[str, dict[int, str]]:
                 table[index] = name
         names[family] = table
     return names
+
+
+# Warnings is a 64-bit mask (real bits end at 2^55): ASCII decimal or 0x-hex only, so a
+# frame of 4,000 digits (or Arabic-Indic digits, or "1_0") cannot raise thousands of faults.
+_WARNINGS = re.compile(r"0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20}")
+
+
+def parse_mask(value: str) -> int | None:
+    """A Warnings value as a mask, None when it is not one (defined once: in-order
+    frames and late ones merged by ``shared.charger.late`` read it alike)."""
+    text = value.strip()
+    if not _WARNINGS.fullmatch(text):
+        return None
+    mask = int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+    return mask if mask < 1 << 64 else None

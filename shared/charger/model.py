@@ -15,6 +15,7 @@ __all__ = [
     "ChargerState",
     "CompletedRef",
     "EndedSession",
+    "Entry",
     "OpenSession",
     "from_record",
     "to_record",
@@ -51,6 +52,10 @@ class CompletedRef:
     derived: bool = False
 
 
+# a tracked field's value (mask, or 1/0 online), its time, the bits an event was emitted for
+Entry = tuple[datetime, int, int]
+
+
 @dataclass(frozen=True, slots=True)
 class ChargerState:
     charger_id: str
@@ -68,6 +73,8 @@ class ChargerState:
     next_session_id: str | None = None  # a 721 seen while disconnected, for the next session
     ended: tuple[EndedSession, ...] = ()
     completed: tuple[CompletedRef, ...] = ()
+    # recent Warnings / IsOnline values, oldest first, to merge late frames (charger.late)
+    history: Mapping[int, tuple[Entry, ...]] = field(default_factory=dict)
 
 
 def _t(value: datetime | None) -> str | None:
@@ -127,6 +134,10 @@ def to_record(s: ChargerState) -> dict[str, Any]:
             {"id": c.session_id, "start": _t(c.started_at), "derived": c.derived}
             for c in s.completed
         ],
+        "history": {
+            str(k): [[_t(ts), str(v), str(e)] for ts, v, e in entries]
+            for k, entries in sorted(s.history.items())
+        },
     }
 
 
@@ -153,4 +164,8 @@ def from_record(d: dict[str, Any]) -> ChargerState:
         completed=tuple(
             CompletedRef(c["id"], _r(c["start"]), c.get("derived", False)) for c in d["completed"]
         ),
+        history={  # absent in states stored before late frames were merged
+            int(k): tuple((_r(ts), int(v), int(e)) for ts, v, e in entries)
+            for k, entries in (d.get("history") or {}).items()
+        },
     )

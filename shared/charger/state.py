@@ -1,23 +1,30 @@
 """Per-charger state machine: state + observation -> new state + events. No I/O.
 
 Rules (zaptec.md): the newest observation per state id wins, so a late older one and an
-exact duplicate change nothing; IsOnline (-2) and silence give offline periods; each
+exact duplicate change nothing, except Warnings and IsOnline, whose late frames are merged
+within a window (``shared.charger.late``); IsOnline (-2) and silence give offline periods; each
 Warnings (804) bit that turns on/off gives one fault raised/cleared; sessions live in
 ``shared.charger.sessions``. ``tick`` advances time: pending session completions and silence.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.charger import sessions
-from shared.charger.faults import bits_of, describe, family_of
+from shared.charger import late, sessions
+from shared.charger.faults import bits_of, describe, family_of, parse_mask
 from shared.charger.model import ChargerState
-from shared.charger.transition import DUPLICATE, NO_VALUE, STALE, Detection, Transition
+from shared.charger.transition import (
+    APPLIED,
+    DUPLICATE,
+    NO_VALUE,
+    STALE,
+    Detection,
+    Transition,
+)
 from shared.events.model import (
     ChargerEvent,
     ChargerOffline,
@@ -46,6 +53,8 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
     if obs.state_id != StateId.COMPLETED_SESSION:
         if prev is not None:
             if obs.timestamp < prev[0]:
+                if obs.state_id in late.TRACKED:  # merged within a window, not dropped
+                    return late.merge(state, obs)
                 return Transition(state, outcome=STALE)
             if obs.timestamp == prev[0] and obs.value == prev[1]:
                 return Transition(state, outcome=DUPLICATE)
@@ -56,7 +65,10 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
         if prev is None or obs.timestamp > prev[0]:
             changes["last"] = {**state.last, obs.state_id: (obs.timestamp, None)}
     if obs.state_id == StateId.IS_ONLINE:  # sent by Zaptec's cloud: not proof of life
-        return _is_online(replace(state, **changes) if changes else state, obs, rules)
+        done = _is_online(replace(state, **changes) if changes else state, obs, rules)
+        if done.outcome != APPLIED:
+            return done
+        return replace(done, state=late.record(done.state, obs.state_id, prev, obs))
     alive = Transition(state)
     if state.online or state.offline_cause != "silence":
         if state.last_seen is None or obs.timestamp > state.last_seen:
@@ -66,6 +78,8 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
         alive = seen(replace(state, **changes) if changes else state, obs.timestamp)
         state = alive.state
     handled = _HANDLERS[obs.state_id](state, obs, rules)
+    if obs.state_id in late.TRACKED and handled.outcome == APPLIED:
+        handled = replace(handled, state=late.record(handled.state, obs.state_id, prev, obs))
     if not alive.events:
         return handled
     return replace(handled, events=alive.events + handled.events)
@@ -162,23 +176,10 @@ def _come_online(state: ChargerState, at: datetime) -> Transition:
     return Transition(replace(state, online=True, offline_since=None, offline_cause=None), (event,))
 
 
-# Warnings is a 64-bit mask (real bits end at 2^55): ASCII decimal or 0x-hex only, so a
-# frame of 4,000 digits (or Arabic-Indic digits, or "1_0") cannot raise thousands of faults.
-_WARNINGS = re.compile(r"0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20}")
-
-
-def _mask(value: str) -> int | None:
-    text = value.strip()
-    if not _WARNINGS.fullmatch(text):
-        return None
-    mask = int(text, 16) if text[:2] in ("0x", "0X") else int(text)
-    return mask if mask < 1 << 64 else None
-
-
 def _warnings(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
     if obs.value is None:
         return Transition(state, outcome=NO_VALUE)
-    mask = _mask(obs.value)
+    mask = parse_mask(obs.value)
     if mask is None:
         return Transition(state, outcome=Rejection("invalid_value", f"Warnings {obs.value[:40]!r}"))
     family = family_of(state.device_type, state.serial)

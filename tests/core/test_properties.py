@@ -9,6 +9,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.charger import late as late_frames
 from shared.charger import state
 from shared.events.model import FaultCleared, FaultRaised
 from shared.inbound.observations import Observation, StateId
@@ -70,7 +71,12 @@ def test_a_late_older_observation_never_changes_state(
     frames: list[Observation], data: st.DataObject
 ) -> None:
     run = Run().feed(frames)
-    tracked = [sid for sid in run.state.last if sid != StateId.COMPLETED_SESSION]
+    # Warnings and IsOnline merge late frames within a window (tests/core/test_late_frames.py)
+    tracked = [
+        sid
+        for sid in run.state.last
+        if sid != StateId.COMPLETED_SESSION and sid not in late_frames.TRACKED
+    ]
     if not tracked:
         return
     sid = data.draw(st.sampled_from(tracked))
