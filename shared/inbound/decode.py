@@ -4,9 +4,11 @@
 Formats: the .NET binary-XML (MC-NBFX) string wrapper Zaptec sends, plain JSON, and a
 capture's ``{"body_base64": …}`` envelope. Every text is read as strict JSON
 (``strict_json``: a duplicate key, NaN or a lone surrogate refuses it), telemetry too: a
-frame that is not JSON must not count as a sign of life, and orjson reads a frame as fast
-as the byte searches it replaced. Nothing here raises on bad input: every failure becomes
-a ``Rejection`` with a stable ``code``.
+frame that is not JSON must not count as a sign of life. The usual Zaptec frame is
+recognised whole by one anchored pattern instead (``canonical``: a match is provably strict
+JSON without a repeated key, and decodes exactly as the strict path would); any other body
+is parsed. Nothing here raises on bad input: every failure becomes a ``Rejection`` with a
+stable ``code``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import binascii
 from datetime import datetime
 from typing import Any
 
+from shared.inbound.canonical import decode_canonical
 from shared.inbound.nbfx import NbfxError, string_content
 from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Decoded, Rejection
@@ -46,6 +49,9 @@ def decode_line(line: str) -> Decoded:
 
 def decode_body(body: bytes, received_at: datetime | None = None) -> Decoded:
     """A raw Service Bus body: the NBFX string wrapper Zaptec sends, or plain JSON."""
+    known = decode_canonical(body, received_at)  # the usual frame, without parsing
+    if known is not None:
+        return known
     text = body
     if body and (0x40 <= body[0] <= 0x77 or body[0] == 0x02):  # an NBFX element or comment
         try:

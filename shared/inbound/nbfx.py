@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["NbfxError", "string_content"]
+__all__ = ["HEADER", "NbfxError", "string_content"]
 
 # The exact header .NET writes for a serialized string: ShortElement "string",
 # ShortXmlnsAttribute with the DataContract serialization namespace.
-_HEADER = b"@\x06string\x083http://schemas.microsoft.com/2003/10/Serialization/"
+HEADER = b"@\x06string\x083http://schemas.microsoft.com/2003/10/Serialization/"
+_HEADER = HEADER
 _HLEN = len(_HEADER)
 _END = 0x01
 
@@ -37,7 +38,9 @@ def string_content(body: bytes) -> bytes:
         if record in (0x98, 0x99):  # Chars8Text / Chars8TextWithEndElement
             end = _HLEN + 2 + body[_HLEN + 1]
             tail = body[end:]
-            if (record == 0x98 and tail == b"\x01") or (record == 0x99 and not tail):
+            # 0x99 must end the body exactly: a length byte beyond it is a lie (slicing
+            # would quietly give what is there), for the reader to refuse.
+            if (record == 0x98 and tail == b"\x01") or (record == 0x99 and end == len(body)):
                 return body[_HLEN + 2 : end]
     return _Reader(body).root_text()
 

@@ -23,9 +23,9 @@ from shared.inbound.observations import (
     Seen,
     StateId,
 )
-from shared.timestamps import parse_utc
+from shared.timestamps import FIRST_YEAR, LAST_YEAR, parse_utc
 
-__all__ = ["GUID", "MAX_VALUE", "decode_fields"]
+__all__ = ["GUID", "MAX_VALUE", "decode_fields", "observation"]
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
@@ -76,6 +76,9 @@ def _plausible(state_id: int, value: str) -> bool:
 _MEMO = 8192
 _CHECKED: dict[str, str] = {}  # telemetry charger ids already found GUIDs -> lower case
 _SERIALS: set[str] = set()  # serials already found well-formed
+# Timestamps already parsed: frames of a fleet share few distinct seconds, and parsing is
+# most of an actionable frame's cost. Bounded like the others (cleared when full).
+_STAMPS: dict[str, datetime] = {}
 
 
 def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
@@ -120,33 +123,68 @@ def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
 def _observation(
     obj: dict[str, Any], state_id: int, charger_id: str, stamp: object, received_at: datetime | None
 ) -> Decoded:
-    if not GUID.match(charger_id):
+    if _CHECKED.get(charger_id) is None and not GUID.match(charger_id):
         return Rejection("invalid_charger_id", f"ChargerId {charger_id[:60]!r} is not a GUID")
     if not isinstance(stamp, str):
         return Rejection("missing_field" if stamp is None else "invalid_timestamp", "Timestamp")
-    try:
-        timestamp = parse_utc(stamp)
-    except ValueError:
-        return Rejection("invalid_timestamp", f"Timestamp {stamp[:40]!r} is not ISO 8601")
     value = obj.get("ValueAsString")
     if value is not None and not isinstance(value, str):
         value = json.dumps(value) if isinstance(value, dict | list) else str(value)
+    serial = obj.get("DeviceId")
+    device_type = obj.get("DeviceType")
+    if type(device_type) is not int or not _INT32_MIN <= device_type <= _INT32_MAX:
+        device_type = None
+    return observation(
+        state_id,
+        charger_id.lower(),
+        stamp,
+        value,
+        serial if isinstance(serial, str) and serial else None,
+        device_type,
+        received_at,
+    )
+
+
+def observation(
+    state_id: int,
+    charger_id: str,
+    stamp: str,
+    value: str | None,
+    serial: str | None,
+    device_type: int | None,
+    received_at: datetime | None,
+) -> Decoded:
+    """An actionable frame whose charger id is a GUID (lower case) and whose fields have
+    their JSON types: the timestamp, the value and the serial are checked here, in this
+    order (shared by the strict path and ``canonical``, so both reject alike)."""
+    timestamp = _STAMPS.get(stamp)
+    if timestamp is None:
+        try:
+            timestamp = parse_utc(stamp)
+        except ValueError as exc:
+            return Rejection("invalid_timestamp", _stamp_problem(stamp, exc))
+        if len(_STAMPS) >= _MEMO:
+            _STAMPS.clear()
+        _STAMPS[stamp] = timestamp
     if value and len(value) > MAX_VALUE and state_id != StateId.COMPLETED_SESSION:
         return Rejection("invalid_value", f"ValueAsString of {len(value)} characters")
     if value and not _plausible(state_id, value):
         return Rejection("invalid_value", f"{state_id} value {value[:40]!r}")
-    serial = obj.get("DeviceId")
-    if isinstance(serial, str) and serial and not _SERIAL.match(serial):
-        return Rejection("invalid_value", f"DeviceId {serial[:40]!r} is not a serial number")
-    device_type = obj.get("DeviceType")
-    if type(device_type) is int and not _INT32_MIN <= device_type <= _INT32_MAX:
-        device_type = None
+    if serial and serial not in _SERIALS:
+        if not _SERIAL.match(serial):
+            return Rejection("invalid_value", f"DeviceId {serial[:40]!r} is not a serial number")
+        if len(_SERIALS) >= _MEMO:
+            _SERIALS.clear()
+        _SERIALS.add(serial)
     return Observation(
-        charger_id=charger_id.lower(),
-        state_id=state_id,
-        timestamp=timestamp,
-        value=value or None,
-        serial=serial if isinstance(serial, str) and serial else None,
-        device_type=device_type if type(device_type) is int else None,
-        received_at=received_at,
+        charger_id, state_id, timestamp, value or None, serial, device_type, received_at
     )
+
+
+def _stamp_problem(stamp: str, exc: ValueError) -> str:
+    """Why a timestamp is refused: a readable date in a year nobody can mean (.NET's
+    ``DateTime.MinValue`` from a reset clock, year 1) says so rather than "not ISO 8601"."""
+    reason = str(exc)  # parse_utc's own words, or datetime's "year 0 is out of range"
+    if reason.startswith(("timestamp outside", "timestamp out of range", "year ")):
+        return f"Timestamp {stamp[:40]!r}: year outside {FIRST_YEAR}-{LAST_YEAR}"
+    return f"Timestamp {stamp[:40]!r} is not ISO 8601"
