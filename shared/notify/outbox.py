@@ -16,6 +16,7 @@ The read API (``records``, ``tickets``, ``disabled``) is what the CLI shows
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -31,6 +32,12 @@ from shared.storage.schema import (
 __all__ = ["DONE", "DeliveryLog"]
 
 DONE = frozenset({"delivered", "skipped"})
+
+# Stores whose targets this process has disabled or enabled (any ``DeliveryLog`` on them).
+# Until then a ``Gate`` may keep what it read: in a replay the state has one writer (this
+# process), and in Azure a deliverer lives for one message. After such a write it reads
+# again on every send, as it always did, so a write rolled back is never remembered.
+_TARGETS_WRITTEN: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 class DeliveryLog:
@@ -99,7 +106,7 @@ class DeliveryLog:
             self.store.append(DELIVERIES_LOG, [(f"{key}#{runs}", outcome)])
             if retry_later is not None:
                 self.store.put(PENDING_KIND, key, retry_later)
-            elif self.store.get(PENDING_KIND, key) is not None:
+            else:  # deleting what is not there is a no-op (a read first was one more)
                 self.store.delete(PENDING_KIND, key)
 
     def enqueue(self, key: str, notice: dict[str, Any]) -> bool:
@@ -190,14 +197,21 @@ class DeliveryLog:
     def disable(self, target: str, reason: str, at: str) -> None:
         """A receiver said it wants no more (Standard Webhooks: 410 Gone): its notices
         wait in the outbox until an operator re-enables it (``deliveries retry``)."""
+        _TARGETS_WRITTEN.add(self.store)
         self.store.put(TARGET_STATE_KIND, target, {"disabled": True, "reason": reason, "at": at})
 
     def enable(self, target: str) -> bool:
         """Re-enable a disabled target; True when it was disabled."""
         if self.store.get(TARGET_STATE_KIND, target) is None:
             return False
+        _TARGETS_WRITTEN.add(self.store)
         self.store.delete(TARGET_STATE_KIND, target)
         return True
+
+    @property
+    def targets_written(self) -> bool:
+        """This process has disabled or enabled a target in this store (``Gate``)."""
+        return self.store in _TARGETS_WRITTEN
 
     def disabled(self) -> dict[str, dict[str, Any]]:
         """Disabled targets: name -> ``{"reason", "at"}``."""

@@ -98,7 +98,11 @@ class Gate:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self) -> None:
-        """Read the log (on the calling thread: the store is not shared with senders)."""
+        """Read the log (on the calling thread: the store is not shared with senders).
+        Once read, kept until this process disables or enables a target in the store
+        (``DeliveryLog.targets_written``): it was a store read on every send."""
+        if self._names is not None and not self.log.targets_written:
+            return
         disabled = {t: str(v.get("reason")) for t, v in self.log.disabled().items()}
         with self._lock:
             self._names = disabled
@@ -132,7 +136,9 @@ class Cooldown:
 class Fanout:
     """Runs each chain (one condition at one target) through ``inner`` at the same time
     as the others, in a pool per target sized by its ``concurrency``; results come back
-    as chains finish. A lone chain runs on the calling thread."""
+    as chains finish. A lone chain, and the chains of a target that writes local files
+    (``Target.local``: nothing to wait for but this CPU), run on the calling thread, one
+    after another in the order they came."""
 
     targets: dict[str, Target]
     inner: Stage
@@ -145,15 +151,21 @@ class Fanout:
         todo = chains(pending)
         if len(todo) == 1:
             return decided + list(self.inner(todo[0]))
+        local = [chain for chain in todo if self.targets[chain[0].target].local]
+        remote = [chain for chain in todo if not self.targets[chain[0].target].local]
+        if not remote:
+            return decided + [job for chain in local for job in self.inner(chain)]
         pools: dict[str, ThreadPoolExecutor] = {}
         futures: list[Future[list[Job]]] = []
         try:
-            for chain in todo:
+            for chain in remote:
                 name = chain[0].target
                 if name not in pools:
                     limit = self.targets[name].config.concurrency
                     pools[name] = ThreadPoolExecutor(limit, thread_name_prefix=f"send-{name}")
                 futures.append(pools[name].submit(self._run, chain))
+            for chain in local:  # while the network chains wait on their answers
+                decided.extend(self.inner(chain))
             return decided + [job for f in as_completed(futures) for job in f.result()]
         finally:
             for pool in pools.values():

@@ -339,7 +339,7 @@ class Record:
                 attempts=result.attempts,
                 idempotency_key=job.key,
                 action=notice.action,
-                error=_mask(result.error, target.secrets()),
+                error=_mask(result.error, target),
                 condition=notice.condition or None,
                 ref=result.ref,
                 response=result.response,
@@ -390,10 +390,10 @@ def _order(job: Job) -> str:
     return job.order
 
 
-def _mask(text: str | None, secrets: list[str]) -> str | None:
-    if text is None:
+def _mask(text: str | None, target: Target) -> str | None:
+    if text is None:  # most outcomes: the secrets (a walk over the config) are not needed
         return None
-    for secret in secrets:
+    for secret in target.secrets():
         if secret:
             text = text.replace(secret, "***")
     return text

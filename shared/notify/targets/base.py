@@ -105,6 +105,13 @@ class Target(abc.ABC):
         return None
 
     @property
+    def local(self) -> bool:
+        """True when this target's requests are files written on this machine (a
+        ``file://`` outbox): no network wait to overlap, so threads would only add their
+        start-up and the GIL's hand-offs to work that is all on this CPU."""
+        return str(getattr(self.config, "url", "")).startswith("file:")
+
+    @property
     def streams(self) -> bool:
         """True for event-stream targets: every routed event, no alert lifecycle."""
         return False
