@@ -13,11 +13,18 @@ The two commands run in turn (A B A B …) so drift in the machine's speed (it i
 affects both alike; the ratio is taken pair by pair and the median is reported with the
 spread. Peak RSS is each process's own high-water mark (VmHWM, read by the process).
 
+``--against TREE`` measures a change instead: end to end from this tree against end to
+end from TREE (a folder holding another version's ``shared/``, e.g. ``git archive
+<commit> shared | tar -x -C TREE``), in turn, both started the same way (``python -S``
+with TREE or this tree first on the path and site-packages after it, so the editable
+install cannot pick the code), each on a fresh ``--out``.
+
 Usage::
 
     .venv/bin/python bench/bench_e2e.py                    # 150 chargers x 24 h, 5 pairs
     .venv/bin/python bench/bench_e2e.py --chargers 150 --pairs 7 --json
     .venv/bin/python bench/bench_e2e.py --ingest-only CAPTURE OUT   # one ingest-only run
+    .venv/bin/python bench/bench_e2e.py --against /tmp/before      # this tree vs another
 
 Prints a Markdown table; numbers go to docs/benchmarks.md. No timing is asserted anywhere.
 """
@@ -32,6 +39,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -175,6 +183,64 @@ def run_pairs(path: Path, pairs: int) -> dict[str, Any]:
     }
 
 
+def _replay_from(tree: Path, capture: Path, out: str) -> list[str]:
+    """``chargeops replay`` with the code of ``tree``: no site processing (the editable
+    install's finder would pick this checkout), site-packages on the path after it."""
+    code = (
+        "import sys; sys.path[:0] = [sys.argv.pop(1), sys.argv.pop(1)]; sys.argv[0] = "
+        "'chargeops'; from shared.cli import main; sys.exit(main())"
+    )
+    site = sysconfig.get_paths()["purelib"]
+    return [sys.executable, "-S", "-c", code, str(tree), site, "replay", str(capture),
+            "--out", out, "--json", "--quiet"]  # fmt: skip
+
+
+def run_against(path: Path, pairs: int, other: Path) -> dict[str, Any]:
+    """A B A B …: end to end from this tree (A), then from ``other`` (B), fresh outs."""
+    rows: list[tuple[float, float, float, float, float, float]] = []
+    for _ in range(pairs + 1):  # the first pair warms the page cache and is not counted
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            a_wall, a_cpu, a_sum = _timed(_replay_from(ROOT, path, a))
+            b_wall, b_cpu, b_sum = _timed(_replay_from(other, path, b))
+        rows.append((a_wall, a_cpu, a_sum.get("peak_rss_mb", 0), b_wall, b_cpu,
+                     b_sum.get("peak_rss_mb", 0)))  # fmt: skip
+    rows = rows[1:]
+    wall = [r[0] / r[3] for r in rows]
+    cpu = [r[1] / r[4] for r in rows]
+    return {
+        "pairs": pairs,
+        "this_wall_median": statistics.median(r[0] for r in rows),
+        "other_wall_median": statistics.median(r[3] for r in rows),
+        "this_cpu_median": statistics.median(r[1] for r in rows),
+        "other_cpu_median": statistics.median(r[4] for r in rows),
+        "wall_ratio_median": statistics.median(wall),
+        "wall_ratio_min": min(wall),
+        "wall_ratio_max": max(wall),
+        "cpu_ratio_median": statistics.median(cpu),
+        "cpu_ratio_min": min(cpu),
+        "cpu_ratio_max": max(cpu),
+        "this_peak_rss_mb": max(r[2] for r in rows),
+        "other_peak_rss_mb": max(r[5] for r in rows),
+    }
+
+
+def _against_table(ab: dict[str, Any], path: Path, other: Path) -> str:
+    rows = [
+        f"capture: {path.name}; A = this tree, B = {other}",
+        "",
+        f"| measure (median of {ab['pairs']} pairs) | A | B | A/B (spread) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, key in (("wall s", "wall"), ("CPU s", "cpu")):
+        rows.append(
+            f"| {name} | {ab[f'this_{key}_median']:.2f} | {ab[f'other_{key}_median']:.2f} | "
+            f"{ab[f'{key}_ratio_median']:.2f} ({ab[f'{key}_ratio_min']:.2f}-"
+            f"{ab[f'{key}_ratio_max']:.2f}) |"
+        )
+    rows.append(f"| peak RSS MB | {ab['this_peak_rss_mb']:.0f} | {ab['other_peak_rss_mb']:.0f} | |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chargers", type=int, default=150)
@@ -183,11 +249,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--ingest-only", nargs=2, metavar=("CAPTURE", "OUT"))
+    parser.add_argument("--against", type=Path, metavar="TREE")
     args = parser.parse_args()
     if args.ingest_only:
         print(json.dumps(ingest_only(args.ingest_only[0], Path(args.ingest_only[1]))))
         return
     path, shape = capture(args.chargers, args.hours, args.seed)
+    if args.against:
+        ab = run_against(path, args.pairs, args.against.resolve()) | {"capture": shape}
+        print(json.dumps(ab) if args.json else _against_table(ab, path, args.against))
+        return
     result = run_pairs(path, args.pairs) | {"capture": shape}
     if args.json:
         print(json.dumps(result))
