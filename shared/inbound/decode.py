@@ -18,14 +18,14 @@ import binascii
 from datetime import datetime
 from typing import Any
 
-from shared.inbound.canonical import decode_canonical
+from shared.inbound.canonical import with_shortcut
 from shared.inbound.nbfx import NbfxError, string_content
 from shared.inbound.normalize import decode_fields
 from shared.inbound.observations import Decoded, Rejection
 from shared.inbound.strict_json import DuplicateKey, loads
 from shared.timestamps import parse_utc
 
-__all__ = ["MAX_LINE", "decode_body", "decode_line"]
+__all__ = ["MAX_LINE", "decode_body", "decode_line", "decode_strict"]
 
 MAX_LINE = 1 << 20  # 1 MiB: a capture line longer than this is not a Zaptec frame
 
@@ -47,11 +47,9 @@ def decode_line(line: str) -> Decoded:
     return decode_fields(obj, None)
 
 
-def decode_body(body: bytes, received_at: datetime | None = None) -> Decoded:
-    """A raw Service Bus body: the NBFX string wrapper Zaptec sends, or plain JSON."""
-    known = decode_canonical(body, received_at)  # the usual frame, without parsing
-    if known is not None:
-        return known
+def decode_strict(body: bytes, received_at: datetime | None = None) -> Decoded:
+    """A raw Service Bus body: the NBFX string wrapper Zaptec sends, or plain JSON, read
+    as strict JSON (what ``decode_body`` does with any body that is not canonical)."""
     text = body
     if body and (0x40 <= body[0] <= 0x77 or body[0] == 0x02):  # an NBFX element or comment
         try:
@@ -74,6 +72,11 @@ def decode_body(body: bytes, received_at: datetime | None = None) -> Decoded:
     if not isinstance(obj, dict):
         return Rejection("not_an_object", "body JSON is not an object")
     return decode_fields(obj, received_at)
+
+
+decode_body = with_shortcut(decode_strict)
+"""A raw Service Bus body: the canonical Zaptec frame by one anchored pattern (``canonical``),
+any other body by ``decode_strict``; the same result either way."""
 
 
 def _decode_envelope(obj: dict[str, Any]) -> Decoded:

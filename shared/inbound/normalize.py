@@ -74,11 +74,12 @@ def _plausible(state_id: int, value: str) -> bool:
 
 
 _MEMO = 8192
+_new = tuple.__new__  # an Observation without NamedTuple's Python-level __new__
 _CHECKED: dict[str, str] = {}  # telemetry charger ids already found GUIDs -> lower case
 _SERIALS: set[str] = set()  # serials already found well-formed
-# Timestamps already parsed: frames of a fleet share few distinct seconds, and parsing is
-# most of an actionable frame's cost. Bounded like the others (cleared when full).
-_STAMPS: dict[str, datetime] = {}
+# No cache of parsed timestamps: measured on the issue-16 capture, 11,928 of 12,176
+# actionable frames carry a distinct timestamp (milliseconds), 10,416 a distinct second;
+# a lookup and insert cost about what a hit saves.
 
 
 def decode_fields(obj: dict[str, Any], received_at: datetime | None) -> Decoded:
@@ -157,15 +158,10 @@ def observation(
     """An actionable frame whose charger id is a GUID (lower case) and whose fields have
     their JSON types: the timestamp, the value and the serial are checked here, in this
     order (shared by the strict path and ``canonical``, so both reject alike)."""
-    timestamp = _STAMPS.get(stamp)
-    if timestamp is None:
-        try:
-            timestamp = parse_utc(stamp)
-        except ValueError as exc:
-            return Rejection("invalid_timestamp", _stamp_problem(stamp, exc))
-        if len(_STAMPS) >= _MEMO:
-            _STAMPS.clear()
-        _STAMPS[stamp] = timestamp
+    try:
+        timestamp = parse_utc(stamp)
+    except ValueError as exc:
+        return Rejection("invalid_timestamp", _stamp_problem(stamp, exc))
     if value and len(value) > MAX_VALUE and state_id != StateId.COMPLETED_SESSION:
         return Rejection("invalid_value", f"ValueAsString of {len(value)} characters")
     if value and not _plausible(state_id, value):
@@ -176,8 +172,9 @@ def observation(
         if len(_SERIALS) >= _MEMO:
             _SERIALS.clear()
         _SERIALS.add(serial)
-    return Observation(
-        charger_id, state_id, timestamp, value or None, serial, device_type, received_at
+    return _new(
+        Observation,
+        (charger_id, state_id, timestamp, value or None, serial, device_type, received_at),
     )
 
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shared.inbound import decode as decode_module
 from shared.inbound.canonical import decode_canonical
-from shared.inbound.decode import decode_body
+from shared.inbound.decode import decode_body, decode_strict
 from shared.inbound.observations import ZERO_CHARGER, Observation, Rejection, Seen
 from tests.fuzz.corpus import NBFX_HEADER
 
@@ -32,9 +30,8 @@ KEYS = ["DeviceId", "DeviceType", "ChargerId", "StateId", "Timestamp", "ValueAsS
 
 
 def strict(body: bytes) -> object:
-    """``decode_body`` with the shortcut off: orjson, the duplicate-key proof, normalize."""
-    with mock.patch.object(decode_module, "decode_canonical", return_value=None):
-        return decode_body(body)
+    """The strict path alone: NBFX reader, orjson, the duplicate-key proof, normalize."""
+    return decode_strict(body)
 
 
 def wrap(text: bytes, record: int = 0x98, off: int = 0, end: bytes | None = None) -> bytes:
@@ -174,6 +171,44 @@ def test_no_frame_that_repeats_a_key_takes_the_shortcut(
         got = decode_body(repeated)
         if f'"{key}":'.encode() in body:  # then the key is there twice
             assert isinstance(got, Rejection), repeated
+
+
+@st.composite
+def tails(draw: st.DrawFn, head: dict[str, str]) -> tuple[bytes, bool]:
+    """A body with ``head``'s tokens and a drawn tail (time, value, maybe a key more or a
+    key again) in a wrapper that may lie; and whether it names a key twice."""
+    tokens = {
+        **head,
+        "Timestamp": draw(_usual["Timestamp"] | _odd["Timestamp"]),
+        "ValueAsString": draw(_usual["ValueAsString"] | _odd["ValueAsString"]),
+    }
+    if draw(st.booleans()):
+        del tokens["ValueAsString"]
+    text = frame(tokens)
+    extra = draw(st.sampled_from(["", *KEYS, "\\u0053tateId", "Other"]))
+    if extra:
+        text = text[:-1] + f',"{extra}":{draw(_ints)}}}'.encode()
+    record = draw(st.sampled_from([0x98, 0x98, 0x99, 0x9A]))
+    off, end = draw(st.sampled_from([0, 0, -1, 1])), draw(st.sampled_from([None, b""]))
+    body = wrap(text, record, off, end)
+    if draw(st.integers(0, 5)) == 0:  # another root element or namespace, same length
+        at = draw(st.integers(0, len(NBFX_HEADER) - 1))
+        flip = draw(st.sampled_from([1, 0x20, 0x80]))
+        body = body[:at] + bytes([body[at] ^ flip]) + body[at + 1 :]
+    return body, extra in tokens or extra == "\\u0053tateId"
+
+
+@SEEDED
+@given(st.data())
+def test_a_body_whose_head_was_seen_before_is_still_decided_alike(data: st.DataObject) -> None:
+    head = {key: data.draw(_usual[key]) for key in KEYS[:4]}
+    first = wrap(frame({**head, "Timestamp": '"2026-04-26T16:02:17Z"'}))
+    assert decode_body(first) == strict(first)  # proves the head when it is canonical
+    body, repeated = data.draw(tails(head))
+    got = decode_body(body)
+    assert got == strict(body), body
+    if repeated:
+        assert isinstance(got, Rejection), body
 
 
 @pytest.mark.parametrize("state_id", ["513", "710"])
