@@ -246,13 +246,17 @@ def _sweep(app: App, unit: Ingest, *, drain: bool) -> None:
 
 
 def _tick_contained(app: App, name: str, consumer: Any, clock: datetime, stuck: set[str]) -> None:
-    """A consumer's timer work (grace periods, reminders, session fallbacks), all or
-    nothing: if it raises, its writes roll back and the run goes on; the first failure
-    of a run is recorded in ``rejected.jsonl`` (``tick_error``) so a damaged record
-    cannot stop every later run at its first settle."""
+    """A consumer's timer work (grace periods, reminders, session fallbacks), contained:
+    if it raises, the run goes on; the first failure of a run is recorded in
+    ``rejected.jsonl`` (``tick_error``) so a damaged record cannot stop every later run
+    at its first settle.
+
+    Not wrapped in one transaction: the timers commit their own (all or nothing), and
+    the sends after them must commit each claim *before* its request leaves. Held in an
+    outer transaction, a claim died with a killed run and the next run created the Jira
+    issue again without waiting out the search lag."""
     try:
-        with app.store.transaction():
-            consumer.tick(clock)
+        consumer.tick(clock)
     except Exception as exc:
         if name not in stuck:
             stuck.add(name)
