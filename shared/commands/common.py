@@ -12,7 +12,7 @@ from pathlib import Path
 from shared.app.compose import config_from_env
 from shared.cli import UsageError
 from shared.config.loader import Config, ConfigError, load_config
-from shared.storage.base import StateBusy, Store, Writer
+from shared.storage.base import LeaseKeeper, StateBusy, Store, Writer
 from shared.storage.factory import StoreConfigError, open_store
 from shared.timestamps import parse_utc
 
@@ -114,7 +114,14 @@ def sole_writer(store: Store, purpose: str) -> Iterator[Writer]:
         writer = store.writer(purpose)
     except StateBusy as exc:
         raise UsageError(f"{exc}; try again when it has finished") from None
+    keeper = LeaseKeeper(writer)
     try:
-        yield writer
+        with keeper:
+            yield writer
     finally:
         writer.release()
+    if keeper.lost is not None:
+        raise UsageError(
+            f"{keeper.lost}: this command lost the state's lease while it worked; "
+            "check what the other writer did before running it again"
+        )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -32,6 +33,7 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "Entry",
+    "LeaseKeeper",
     "LeaseWriter",
     "StateBusy",
     "Store",
@@ -224,3 +226,41 @@ class LeaseWriter(Writer):
         entry = self.store.get(LEASE_KIND, LEASE_KEY)
         if entry is not None and entry.version == self.version:
             self.store.delete(LEASE_KIND, LEASE_KEY)
+
+
+class LeaseKeeper:
+    """Renews a ``LeaseWriter`` from a background thread while a command works in one
+    long step (``deliveries retry`` sending a whole outbox, ``reconcile`` fetching and
+    posting), which has no unit of work to renew at as a replay does: without it a slow
+    vendor could outlast the lease and let a second writer in. Writers that need no
+    renewal (SQLite's lock file) get no thread. A lease lost meanwhile is kept in
+    ``lost`` (the ``StateBusy`` naming the new holder) for the command to report."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self.lost: StateBusy | None = None
+        self._stop = threading.Event()
+        seconds = writer.seconds if isinstance(writer, LeaseWriter) else None
+        self._thread = (
+            threading.Thread(target=self._run, args=(seconds / 4,), daemon=True)
+            if seconds and seconds > 0
+            else None
+        )
+
+    def __enter__(self) -> LeaseKeeper:
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.writer.renew()
+            except StateBusy as busy:
+                self.lost = busy
+                return
