@@ -27,6 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 import orjson
 
+from shared import json_text
 from shared.adapters.deadline import overall_deadline
 from shared.adapters.masking import mask_headers
 from shared.config.fields import RetryConfig
@@ -246,15 +247,19 @@ def _write_file(req: OutboundRequest) -> Reply:
     body: Any = None
     if req.body is not None:
         try:
-            body = json.loads(req.body)
+            body = json_text.loads(req.body)
         except ValueError:
             body = req.body.decode("utf-8", "replace")
     headers = mask_headers(req.headers)  # an allow-list: an unknown header is hidden
     record = {"method": req.method, "headers": headers, "body": body}
+    text = _pretty(record)
+    tmp = folder / (name + ".tmp")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (name + ".tmp")
-        tmp.write_bytes(_pretty(record))
+        try:
+            tmp.write_bytes(text)
+        except FileNotFoundError:  # the folder, made on the first request (not on each)
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(text)
         tmp.replace(folder / name)
     except OSError as exc:
         raise Transient(f"outbox not writable: {exc.strerror}") from None

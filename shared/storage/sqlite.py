@@ -8,17 +8,14 @@ killed process leaves either all of a unit of work or none of it.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
 
-import orjson
-
+from shared.json_text import dumps, loads
 from shared.storage.base import (
     ANY,
     AlreadyExists,
@@ -44,16 +41,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS log_dedup ON log (log, dedup);
 """
 SCHEMA_VERSION = 1
 _COLUMNS = {"kv": {"kind", "key", "version", "value"}, "log": {"log", "seq", "dedup", "value"}}
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _loads(text: str) -> Any:
-    """Read a stored value: orjson (a replay's consumers read ~20 records per event), and
-    the standard library for what orjson refuses that ``_dumps`` can write (NaN)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 class SqliteStore(Store):
@@ -146,7 +133,7 @@ class SqliteStore(Store):
         row = self._db.execute(
             "SELECT value, version FROM kv WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
-        return Entry(_loads(row[0]), str(row[1])) if row else None
+        return Entry(loads(row[0]), str(row[1])) if row else None
 
     def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -157,7 +144,7 @@ class SqliteStore(Store):
                 f"SELECT key, value, version FROM kv WHERE kind = ? AND key IN ({marks})",  # noqa: S608
                 (kind, *chunk),
             ):
-                found[key] = Entry(_loads(value), str(version))
+                found[key] = Entry(loads(value), str(version))
         return found
 
     def scan(self, kind: str, prefix: str = "") -> Iterator[tuple[str, Entry]]:
@@ -168,13 +155,13 @@ class SqliteStore(Store):
         for key, value, version in rows:
             if not key.startswith(prefix):
                 break
-            yield key, Entry(_loads(value), str(version))
+            yield key, Entry(loads(value), str(version))
 
     def put(self, kind: str, key: str, value: Json, *, expect: object = ANY) -> str:
         """One statement whatever ``expect`` asks (each atomic on its own, so no unit of
         work around it): a replay's consumers write ~8 records an event, and a read of
         the version before each write was half of those statements."""
-        text = _dumps(value)
+        text = dumps(value)
         if expect is ANY:  # the next version, or 1
             rows = self._db.execute(_UPSERT, (kind, key, text)).fetchall()
         elif expect is None:  # insert only
@@ -201,7 +188,7 @@ class SqliteStore(Store):
                 "INSERT INTO kv (kind, key, version, value) VALUES (?, ?, 1, ?) "
                 "ON CONFLICT (kind, key) DO UPDATE SET "
                 "version = version + 1, value = excluded.value",
-                [(kind, key, _dumps(value)) for key, value in items.items()],
+                [(kind, key, dumps(value)) for key, value in items.items()],
             )
 
     def delete(self, kind: str, key: str) -> None:
@@ -215,7 +202,7 @@ class SqliteStore(Store):
         # there already; several entries go all or nothing.
         with self.transaction() if len(entries) > 1 else nullcontext():
             for dedup, value in entries:
-                rows = self._db.execute(_APPEND, (log, dedup, _dumps(value), log)).fetchall()
+                rows = self._db.execute(_APPEND, (log, dedup, dumps(value), log)).fetchall()
                 if rows:
                     added.append((int(rows[0][0]), value))
         return added
@@ -225,7 +212,7 @@ class SqliteStore(Store):
             "SELECT seq, value FROM log WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
             (log, after, limit),
         )
-        return [(seq, _loads(value)) for seq, value in rows]
+        return [(seq, loads(value)) for seq, value in rows]
 
     def head(self, log: str) -> int:
         (top,) = self._db.execute(

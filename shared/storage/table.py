@@ -23,7 +23,6 @@ by re-running the unit of work (log appends first, since they deduplicate).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -37,6 +36,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from shared.json_text import dumps, loads
 from shared.storage.base import (
     ANY,
     AlreadyExists,
@@ -65,7 +65,6 @@ _SCAN_AFTER = 2  # keyed queries worth trying before reading a whole partition i
 _APPEND_TRIES = 50
 _RETRIES = 4  # azure-core's exponential backoff: about 12 s before an outage is reported
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _HEAD = "h"
 _UNREAD = object()  # a head entity not read yet
 _T = TypeVar("_T")
@@ -107,7 +106,7 @@ def decode_key(text: str) -> str:
 
 
 def _pack(value: Json) -> dict[str, str]:
-    text = _dumps(value)
+    text = dumps(value)
     chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
     if len(chunks) > _MAX_PROPS:
         raise TooLarge(f"value of {len(text)} characters is too large for a table entity")
@@ -120,7 +119,7 @@ def _unpack(entity: Mapping[str, Any]) -> Json:
     while f"v{i}" in entity:
         parts.append(entity[f"v{i}"])
         i += 1
-    value: Json = json.loads("".join(parts))
+    value: Json = loads("".join(parts))
     return value
 
 

@@ -6,9 +6,9 @@ several secrets (rotation) the signature header carries one ``v1,…`` per secre
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
 
+from shared import json_text
 from shared.adapters.http import OutboundRequest
 from shared.notify.config import WebhookTarget as WebhookConfig
 from shared.notify.render import render_json_text
@@ -36,7 +36,7 @@ class WebhookTarget(Target):
             payload = body.encode()
             content_type = "application/json"
         else:
-            payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+            payload = json_text.dumpb(event)
             content_type = "application/cloudevents+json"
         msg_id = str(event["id"])
         timestamp = int(self.clock())
