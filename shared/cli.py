@@ -39,7 +39,10 @@ class UsageError(Exception):
     """Bad usage or configuration: exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` (a command named on the line) just that command's part,
+    so a run imports its own command and not the other twelve (a quarter of a replay's
+    start-up). Help, a typo or no command get the whole parser and its usual message."""
     parser = argparse.ArgumentParser(
         prog="chargeops",
         description="EV-charging operations: tickets, finance records and a charger "
@@ -47,14 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chargeops {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         import_module(f"shared.commands.{name}").register(sub)
     return parser
 
 
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command word if the line starts with one (options before it are top-level
+    ones, which only ask for help or the version: the whole parser answers those)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()
+        parser = build_parser(_command_named(sys.argv[1:] if argv is None else argv))
     except ImportError as exc:  # a broken installation, not a usage problem
         print(f"chargeops: failed: incomplete installation ({exc})", file=sys.stderr)
         return 1
