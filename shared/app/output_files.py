@@ -7,19 +7,18 @@ rewritten from the log, so every entry lands in the file exactly once.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shared import json_text
 from shared.storage.base import Store
 
 __all__ = ["FileSink"]
 
 _KIND = "sink"
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class FileSink:
@@ -78,7 +77,7 @@ class FileSink:
                 rows = self.store.read(self.log, seq, page)
                 if not rows:
                     break
-                f.write(b"".join(_dumps(value).encode() + b"\n" for _, value in rows))
+                f.write(b"".join(json_text.dumpb(value) + b"\n" for _, value in rows))
                 seq = rows[-1][0]
                 count += len(rows)
                 self.written.update(self._tally(value) for _, value in rows)
