@@ -251,6 +251,24 @@ def open_local(
     )
 
 
+def state_file(app: App) -> str | None:
+    """The SQLite file of a local App's state, which another process can open beside this
+    one (``shared.app.beside``); None for a state in memory or in Table Storage."""
+    from shared.storage.sqlite import SqliteStore  # noqa: PLC0415
+
+    store = app.store
+    if isinstance(store, SqliteStore) and store.location != ":memory:":
+        return store.location
+    return None
+
+
+def open_beside(config: Config, location: str) -> App:
+    """``open_local`` on a connection of its own to the state file ``location``."""
+    from shared.storage.sqlite import SqliteStore  # noqa: PLC0415
+
+    return open_local(config, SqliteStore(location))
+
+
 def from_env(env: Mapping[str, str]) -> App:
     """The App as the function app's settings describe it (see docs/azure.md)."""
     from shared.adapters.app_settings import AppSettings, bus_target  # noqa: PLC0415

@@ -3,38 +3,38 @@ runs (``ingest_batch``, then ``consume`` for each subscription), in one process,
 the event log standing in for our topic and the data clock standing in for the watchdog.
 
 Work is committed in fixed-size chunks of input lines (one ingest batch each); after each
-commit the consumers catch up and the output files are brought level with the store.
-Because chunking is by line count and every step is idempotent, a run killed anywhere and
-started again ends with exactly the files of one uninterrupted run.
+commit the consumers catch up and the output files are brought level with the store
+(``shared.app.settle``), in this process or, with ``beside``, in a second one that
+settles a commit while this one decodes the next chunk (``shared.app.beside``): the same
+steps in the same order either way. Because chunking is by line count and every step is
+idempotent, a run killed anywhere and started again ends with exactly the files of one
+uninterrupted run.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from shared.app.beside import Beside
 from shared.app.clock_guard import FutureGuard
-from shared.app.compose import App, Consumers
-from shared.app.consume import consume
+from shared.app.compose import App, state_file
 from shared.app.ingest import DATA_ERRORS, decode_all, ingest_batch
 from shared.app.ingest_unit import Ingest, IngestCounts
 from shared.app.output_files import FileSink
-from shared.app.subscriptions import Subscription
+from shared.app.settle import Settle, Settled, record_failure, sinks_for
 from shared.app.summary import Summary
-from shared.events.catalogue import FINANCE, TICKETS, for_finance, for_tickets
+from shared.events.catalogue import FINANCE, TICKETS
 from shared.events.log import EventLog
 from shared.inbound.capture import InputError, read_capture
 from shared.inbound.envelope import CaptureLine, Inbound
 from shared.inbound.observations import Decoded, Rejection
 from shared.storage.base import StoreConfigError, Writer
-from shared.storage.schema import DELIVERIES_LOG, EVENTS_LOG, REJECTIONS_LOG
 
 __all__ = ["CHUNK", "InputError", "ReplayOptions", "StateMismatch", "StoreConfigError", "replay"]
 
@@ -52,6 +52,7 @@ class ReplayOptions:
     out: Path
     drain: bool = True  # a finished capture: let pending timers run out at the end
     chunk: int = CHUNK
+    beside: bool = False  # the consumers in a second process (shared.app.beside)
 
 
 Progress = Callable[[int, int], None]  # (lines done, bytes done)
@@ -71,33 +72,37 @@ def _run(
     app: App, opts: ReplayOptions, progress: Progress | None, writer: Writer, started: float
 ) -> Summary:
     sinks = _open_sinks(app, opts.out)
-    consumers = app.consumers()
-    subscriptions = [
-        Subscription(app.store, TICKETS, for_tickets),
-        Subscription(app.store, FINANCE, for_finance),
-    ]
     unit = app.ingest_unit()
     unit.start()
+    settle = _settler(app, opts)
+    try:
+        settle.begin(unit.clock)
+        unit, lines = _ingest_all(app, opts, progress, writer, unit, settle)
+        settled = settle.result()
+    finally:
+        settle.close()
+    if progress is not None:
+        progress(lines, -1)
+    return _summary(app, opts, unit, sinks, settled, started)
 
-    stuck: set[str] = set()  # timers that failed this run: recorded once, tried again
 
-    def tick() -> None:
-        if unit.clock is not None:
-            _tick_contained(app, "tickets", consumers.tickets, unit.clock, stuck)
-            _tick_contained(app, "finance", consumers.finance, unit.clock, stuck)
+def _settler(app: App, opts: ReplayOptions) -> Settle | Beside:
+    """The settles beside ingest when asked and the state is a file, else in this process."""
+    location = state_file(app)
+    if opts.beside and location is not None:
+        return Beside(app.config(), location, opts.out)
+    return Settle(app, opts.out)
 
-    def settle() -> None:
-        writer.renew()
-        tick()
-        for sub in subscriptions:
-            sub.drain(functools.partial(_contained, app, sub.name, consumers))
-        tick()
-        for sink in sinks:
-            sink.flush()
-        consumers.deliverer.outcomes.clear()  # counted from deliveries.jsonl: memory stays flat
 
-    consumers.deliverer.flush()  # what an earlier run could not deliver
-    settle()
+def _ingest_all(
+    app: App,
+    opts: ReplayOptions,
+    progress: Progress | None,
+    writer: Writer,
+    unit: Ingest,
+    settle: Settle | Beside,
+) -> tuple[Ingest, int]:
+    """Every chunk: decode and screen it, wait for the last settle, commit, settle."""
     guard = FutureGuard(unit.clock)
 
     def ingest(batch: list[CaptureLine], *, last: bool = False) -> None:
@@ -107,30 +112,34 @@ def _run(
             held, refused = guard.finish()
             messages, decoded = messages + held, decoded + refused
         counted = copy.deepcopy(unit.counts)
+        settle.wait()  # nothing is written while the consumers settle the last commit
         try:
             ingest_batch(app, messages, unit, decoded)
         except DATA_ERRORS:
             log.exception("replay: a unit of work could not be committed; line by line")
             unit = _one_by_one(app, counted, messages, decoded)
 
-    lines_done = 0
+    def settled() -> None:
+        writer.renew()
+        settle(unit.clock)
+
+    lines = 0
     batch: list[CaptureLine] = []
     for lineno, line, offset in read_capture(opts.input):
-        lines_done = lineno
+        lines = lineno
         if line is not None:
             batch.append(line)
         if lineno % opts.chunk == 0:
             ingest(batch)
             batch = []
-            settle()
+            settled()
             if progress is not None:
                 progress(lineno, offset)
     ingest(batch, last=True)
+    settle.wait()
     _sweep(app, unit, drain=opts.drain)
-    settle()
-    if progress is not None:
-        progress(lines_done, -1)
-    return _summary(app, opts, unit, sinks, consumers, started)
+    settled()
+    return unit, lines
 
 
 def _summary(
@@ -138,27 +147,28 @@ def _summary(
     opts: ReplayOptions,
     unit: Ingest,
     sinks: list[FileSink],
-    consumers: Consumers,
+    settled: Settled,
     started: float,
 ) -> Summary:
-    unit.counts.events = sinks[0].written  # what this run added to events.jsonl
+    unit.counts.events = settled.events  # what this run added to events.jsonl
     summary = Summary.of_run(
         unit.counts,
-        _deliveries(sinks[1]),
-        pending=consumers.deliverer.log.count_pending(),
+        _deliveries(settled.deliveries),
+        pending=settled.pending,
         seconds=time.perf_counter() - started,
         out=opts.out,
         state=app.store.location,
     )
-    summary.under_review = getattr(consumers.finance, "under_review", 0)
-    summary.review_reasons = dict(getattr(consumers.finance, "review", {}))
+    summary.under_review = settled.under_review
+    summary.review_reasons = settled.review
+    summary.consumers_peak_rss_mb = settled.peak_rss_mb
     return summary
 
 
-def _deliveries(sink: FileSink) -> dict[str, dict[str, int]]:
+def _deliveries(written: Counter[str]) -> dict[str, dict[str, int]]:
     """What this run wrote to deliveries.jsonl: target -> status -> count."""
     deliveries: dict[str, dict[str, int]] = {}
-    for tally, n in sink.written.items():
+    for tally, n in written.items():
         target, status = tally.split("\x00")
         deliveries.setdefault(target, {})[status] = n
     return deliveries
@@ -191,11 +201,7 @@ def _fresh(app: App, counts: IngestCounts) -> Ingest:
 
 def _open_sinks(app: App, out: Path) -> list[FileSink]:
     """The output files, checked against the state before anything is written."""
-    sinks = [
-        FileSink(app.store, EVENTS_LOG, out / "events.jsonl"),
-        FileSink(app.store, DELIVERIES_LOG, out / "deliveries.jsonl", tally=_target_status),
-        FileSink(app.store, REJECTIONS_LOG, out / "rejected.jsonl"),
-    ]
+    sinks = sinks_for(app, out)
     problems = [p for p in (sink.check() for sink in sinks) if p]
     events = EventLog(app.store)
     head = events.head()
@@ -212,26 +218,6 @@ def _open_sinks(app: App, out: Path) -> list[FileSink]:
     return sinks
 
 
-def _contained(app: App, subscription: str, consumers: Consumers, event: dict[str, Any]) -> None:
-    """One event for one subscription, all or nothing: its store writes roll back if a
-    consumer raises, and the event is then recorded in ``rejected.jsonl``
-    (``consumer_error``) and passed, so one poisoned event never blocks those behind it
-    (in Azure, Service Bus redelivers it and dead-letters it after ten tries)."""
-    try:
-        with app.store.transaction():
-            consume(app, subscription, event, consumers=consumers)
-    except Exception as exc:
-        log.exception("%s: event %s could not be handled", subscription, event.get("id"))
-        entry = {
-            "event": event.get("id"),
-            "type": event.get("type"),
-            "subscription": subscription,
-            "reason": "consumer_error",
-            "detail": f"{type(exc).__name__}: {exc}"[:300],
-        }
-        app.store.append(REJECTIONS_LOG, [(f"event={event.get('id')}:{subscription}", entry)])
-
-
 def _sweep(app: App, unit: Ingest, *, drain: bool) -> None:
     """The end-of-input sweep (sessions and offline periods the silence closed) and the
     last commit. If that cannot be committed, nothing of it was: it is recorded
@@ -242,33 +228,4 @@ def _sweep(app: App, unit: Ingest, *, drain: bool) -> None:
         unit.commit()
     except DATA_ERRORS as exc:
         log.exception("replay: the end-of-input sweep could not be committed")
-        _reject(app, "end-of-input", "internal_error", f"drain: {type(exc).__name__}: {exc}")
-
-
-def _tick_contained(app: App, name: str, consumer: Any, clock: datetime, stuck: set[str]) -> None:
-    """A consumer's timer work (grace periods, reminders, session fallbacks), contained:
-    if it raises, the run goes on; the first failure of a run is recorded in
-    ``rejected.jsonl`` (``tick_error``) so a damaged record cannot stop every later run
-    at its first settle.
-
-    Not wrapped in one transaction: the timers commit their own (all or nothing), and
-    the sends after them must commit each claim *before* its request leaves. Held in an
-    outer transaction, a claim died with a killed run and the next run created the Jira
-    issue again without waiting out the search lag."""
-    try:
-        consumer.tick(clock)
-    except Exception as exc:
-        if name not in stuck:
-            stuck.add(name)
-            log.exception("replay: the %s timer failed; later events still run", name)
-            _reject(app, f"tick:{name}", "tick_error", f"{type(exc).__name__}: {exc}")
-
-
-def _reject(app: App, key: str, reason: str, detail: str) -> None:
-    entry = {"event": None, "subscription": key, "reason": reason, "detail": detail[:300]}
-    stamp = time.time_ns()  # each run's record its own line, not deduplicated away
-    app.store.append(REJECTIONS_LOG, [(f"{key}:{stamp}", entry)])
-
-
-def _target_status(outcome: dict[str, Any]) -> str:
-    return f"{outcome.get('target')}\x00{outcome.get('status')}"
+        record_failure(app, "end-of-input", "internal_error", f"drain: {type(exc).__name__}: {exc}")

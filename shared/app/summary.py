@@ -27,6 +27,8 @@ class Summary:
     # finance records this run made that a human should check first: total, by reason code
     under_review: int = 0
     review_reasons: dict[str, int] = field(default_factory=dict)
+    # the peak of the consumers' own process (``replay`` on two cores), None without one
+    consumers_peak_rss_mb: float | None = None
 
     @classmethod
     def of_run(
@@ -70,6 +72,7 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "messages_per_second": round(self.read / self.seconds) if self.seconds > 0 else None,
             "peak_rss_mb": self.peak_rss_mb,
+            "consumers_peak_rss_mb": self.consumers_peak_rss_mb,
             "out": self.out,
             "state": self.state,
             "records_under_review": {

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.app.beside import can_fork
 from shared.app.compose import open_local
 from shared.app.replay import InputError, ReplayOptions, StoreConfigError, replay
 from shared.cli import UsageError
@@ -40,6 +41,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     p.add_argument(
+        "--one-process",
+        action="store_true",
+        help="run the consumers in this process too (by default, on two or more cores, "
+        "they run in a second process one chunk behind ingest; the results are the same)",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="send nothing and change no state: write what would be sent, per target, "
@@ -70,7 +77,12 @@ def run(args: argparse.Namespace) -> int:
         with feedback:
             summary = replay(
                 app,
-                ReplayOptions(args.input, out, drain=not args.no_drain),
+                ReplayOptions(
+                    args.input,
+                    out,
+                    drain=not args.no_drain,
+                    beside=dry is None and not args.one_process and can_fork(),
+                ),
                 lambda lines, offset: feedback.update(
                     done=offset if offset >= 0 else feedback.total, count=lines
                 ),
