@@ -3,14 +3,16 @@
 *End to end* is ``chargeops replay`` in a fresh process with the built-in default config
 (every event to a webhook writing files into ``OUT/outbox/``): decoding, the state
 machine, commits, the tickets, finance and uptime consumers, the outbox files and the
-three output files. *Ingest only* is the same process doing what ``chargeops replay``
-does up to the commit of each unit of work and nothing after it: the same capture
-reader, decoder, future-clock guard, ``ingest_batch`` and unit of work on a fresh SQLite
-state, with no consumer, no delivery and no output file. The ratio of the two says what
-the consumers cost next to ingest.
+three output files; on two cores its consumers run in a second process beside ingest
+(``shared.app.beside``), and *end to end, --one-process* is the same run in one process.
+*Ingest only* is the same process doing what ``chargeops replay`` does up to the commit
+of each unit of work and nothing after it: the same capture reader, decoder,
+future-clock guard, ``ingest_batch`` and unit of work on a fresh SQLite state, with no
+consumer, no delivery and no output file. The ratio says what the consumers cost next to
+ingest.
 
-The two commands run in turn (A B A B …) so drift in the machine's speed (it is shared)
-affects both alike; the ratio is taken pair by pair and the median is reported with the
+The commands run in turn (A B C A B C …) so drift in the machine's speed (it is shared)
+affects all alike; each ratio is taken round by round and the median is reported with the
 spread. Peak RSS is each process's own high-water mark (VmHWM, read by the process).
 
 ``--against TREE`` measures a change instead: end to end from this tree against end to
@@ -21,7 +23,7 @@ install cannot pick the code), each on a fresh ``--out``.
 
 Usage::
 
-    .venv/bin/python bench/bench_e2e.py                    # 150 chargers x 24 h, 5 pairs
+    .venv/bin/python bench/bench_e2e.py                    # 150 chargers x 24 h, 5 rounds
     .venv/bin/python bench/bench_e2e.py --chargers 150 --pairs 7 --json
     .venv/bin/python bench/bench_e2e.py --ingest-only CAPTURE OUT   # one ingest-only run
     .venv/bin/python bench/bench_e2e.py --against /tmp/before      # this tree vs another
@@ -162,45 +164,64 @@ class Outputs:
 
 
 def run_pairs(path: Path, pairs: int, outputs: Outputs) -> dict[str, Any]:
-    """A B A B …: end to end, then ingest only, each on a fresh state."""
+    """A B C, A B C …: end to end (the default: the consumers in a second process on two
+    cores), ingest only, end to end with ``--one-process``; each on a fresh state."""
     rows: list[dict[str, Any]] = []
-    for _ in range(pairs + 1):  # the first pair warms the page cache and is not counted
-        a, b = outputs.fresh(), outputs.fresh()
-        e2e_wall, e2e_cpu, e2e = _timed(
-            [str(CHARGEOPS), "replay", str(path), "--out", a, "--json", "--quiet"]
-        )
+    replay = [str(CHARGEOPS), "replay", str(path), "--json", "--quiet"]
+    for _ in range(pairs + 1):  # the first round warms the page cache and is not counted
+        a, b, c = outputs.fresh(), outputs.fresh(), outputs.fresh()
+        e2e_wall, e2e_cpu, e2e = _timed([*replay, "--out", a])
         ing_wall, ing_cpu, ing = _timed(
             [sys.executable, __file__, "--ingest-only", str(path), b]
         )  # fmt: skip
+        one_wall, one_cpu, one = _timed([*replay, "--out", c, "--one-process"])
         outbox = len(list((Path(a) / "outbox").glob("*.json")))
         rows.append({"e2e_wall": e2e_wall, "e2e_cpu": e2e_cpu, "e2e": e2e, "ing_wall": ing_wall,
-                     "ing_cpu": ing_cpu, "ing": ing, "outbox_files": outbox})  # fmt: skip
+                     "ing_cpu": ing_cpu, "ing": ing, "one_wall": one_wall, "one_cpu": one_cpu,
+                     "one": one, "outbox_files": outbox})  # fmt: skip
     rows = rows[1:]
     lines = rows[0]["e2e"]["read"]
-    ratios = [r["ing_wall"] / r["e2e_wall"] for r in rows]  # time ratio = throughput ratio
-    cpu_ratios = [r["ing_cpu"] / r["e2e_cpu"] for r in rows]
+
+    def ratios(key: str) -> dict[str, float]:
+        """ingest only / ``key`` (time ratio = throughput ratio), wall and CPU, pair by pair."""
+        wall = [r["ing_wall"] / r[f"{key}_wall"] for r in rows]
+        cpu = [r["ing_cpu"] / r[f"{key}_cpu"] for r in rows]
+        return {
+            f"{key}_ratio_median": statistics.median(wall),
+            f"{key}_ratio_min": min(wall),
+            f"{key}_ratio_max": max(wall),
+            f"{key}_cpu_ratio_median": statistics.median(cpu),
+            f"{key}_cpu_ratio_min": min(cpu),
+            f"{key}_cpu_ratio_max": max(cpu),
+            f"{key}_msgs_per_s": statistics.median(lines / r[f"{key}_wall"] for r in rows),
+            f"{key}_in_run_msgs_per_s": statistics.median(
+                r[key]["messages_per_second"] for r in rows
+            ),
+            f"{key}_cpu_msgs_per_s": statistics.median(lines / r[f"{key}_cpu"] for r in rows),
+        }
+
     return {
         "lines": lines,
         "pairs": pairs,
-        "cpu_ratio_median": statistics.median(cpu_ratios),
-        "cpu_ratio_min": min(cpu_ratios),
-        "cpu_ratio_max": max(cpu_ratios),
-        "e2e_cpu_msgs_per_s": statistics.median(lines / r["e2e_cpu"] for r in rows),
+        **ratios("e2e"),
+        **ratios("one"),
         "ingest_cpu_msgs_per_s": statistics.median(lines / r["ing_cpu"] for r in rows),
-        "e2e_msgs_per_s": statistics.median(lines / r["e2e_wall"] for r in rows),
-        "e2e_in_run_msgs_per_s": statistics.median(r["e2e"]["messages_per_second"] for r in rows),
         "ingest_msgs_per_s": statistics.median(lines / r["ing_wall"] for r in rows),
         "ingest_in_run_msgs_per_s": statistics.median(
             r["ing"]["messages_per_second"] for r in rows
         ),
-        "ratio_median": statistics.median(ratios),
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
-        "e2e_peak_rss_mb": max(r["e2e"].get("peak_rss_mb", 0) for r in rows),
+        "e2e_peak_rss_mb": max(r["e2e"].get("peak_rss_mb") or 0 for r in rows),
+        "e2e_consumers_peak_rss_mb": max(r["e2e"].get("consumers_peak_rss_mb") or 0 for r in rows),
+        "one_peak_rss_mb": max(r["one"].get("peak_rss_mb") or 0 for r in rows),
         "ingest_peak_rss_mb": max(r["ing"]["peak_rss_mb"] for r in rows),
         "events": sum(rows[0]["e2e"]["events"].values()),
         "deliveries": sum(sum(t.values()) for t in rows[0]["e2e"]["deliveries"].values()),
         "outbox_files": rows[0]["outbox_files"],
+        "same_results": all(
+            r["one"]["events"] == r["e2e"]["events"]
+            and r["one"]["deliveries"] == r["e2e"]["deliveries"]
+            for r in rows
+        ),
     }
 
 
@@ -294,22 +315,27 @@ def main() -> None:
     print(f"capture: {path.name}: {shape}")
     print("\n| measure | value |\n|---|---:|")
     print(f"| lines | {result['lines']:,} |")
-    print(f"| end to end, msgs/s (whole process) | {result['e2e_msgs_per_s']:,.0f} |")
-    print(f"| end to end, msgs/s (in-run) | {result['e2e_in_run_msgs_per_s']:,.0f} |")
-    print(f"| ingest only, msgs/s (whole process) | {result['ingest_msgs_per_s']:,.0f} |")
-    print(f"| ingest only, msgs/s (in-run) | {result['ingest_in_run_msgs_per_s']:,.0f} |")
-    print(f"| end to end / ingest only (median of {args.pairs} pairs) | "
-          f"{result['ratio_median']:.2f} ({result['ratio_min']:.2f}-"
-          f"{result['ratio_max']:.2f}) |")  # fmt: skip
-    print(f"| end to end, msgs per CPU second | {result['e2e_cpu_msgs_per_s']:,.0f} |")
-    print(f"| ingest only, msgs per CPU second | {result['ingest_cpu_msgs_per_s']:,.0f} |")
-    print(f"| end to end / ingest only, CPU time (median of {args.pairs} pairs) | "
-          f"{result['cpu_ratio_median']:.2f} ({result['cpu_ratio_min']:.2f}-"
-          f"{result['cpu_ratio_max']:.2f}) |")  # fmt: skip
+    rows = [("end to end", "e2e"), ("end to end, --one-process", "one")]
+    for name, key in rows:
+        print(f"| {name}, msgs/s, whole process (in-run) | {result[f'{key}_msgs_per_s']:,.0f} "
+              f"({result[f'{key}_in_run_msgs_per_s']:,.0f}) |")  # fmt: skip
+    print(f"| ingest only, msgs/s, whole process (in-run) | {result['ingest_msgs_per_s']:,.0f} "
+          f"({result['ingest_in_run_msgs_per_s']:,.0f}) |")  # fmt: skip
+    for name, key in rows:
+        for what, suffix in (("wall", "ratio"), ("CPU time", "cpu_ratio")):
+            low, high = result[f"{key}_{suffix}_min"], result[f"{key}_{suffix}_max"]
+            mid = result[f"{key}_{suffix}_median"]
+            print(f"| {name} / ingest only, {what}, median of {args.pairs} (spread) | "
+                  f"**{mid:.2f}** ({low:.2f}-{high:.2f}) |")  # fmt: skip
+    print(f"| msgs per CPU second: end to end / --one-process / ingest only | "
+          f"{result['e2e_cpu_msgs_per_s']:,.0f} / {result['one_cpu_msgs_per_s']:,.0f} / "
+          f"{result['ingest_cpu_msgs_per_s']:,.0f} |")  # fmt: skip
     print(f"| events / deliveries / outbox files | {result['events']:,} / "
           f"{result['deliveries']:,} / {result['outbox_files']:,} |")  # fmt: skip
-    print(f"| peak RSS MB, end to end / ingest only | {result['e2e_peak_rss_mb']:.0f} / "
-          f"{result['ingest_peak_rss_mb']:.0f} |")  # fmt: skip
+    print(f"| same events and deliveries both ways | {result['same_results']} |")
+    print(f"| peak RSS MB: end to end (its consumers' process) / --one-process / ingest only | "
+          f"{result['e2e_peak_rss_mb']:.0f} ({result['e2e_consumers_peak_rss_mb']:.0f}) / "
+          f"{result['one_peak_rss_mb']:.0f} / {result['ingest_peak_rss_mb']:.0f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
