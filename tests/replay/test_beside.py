@@ -150,11 +150,10 @@ def test_no_consumers_process_outlives_a_killed_replay(big: Path, tmp_path: Path
         [str(CHARGEOPS), "replay", str(big), "--out", str(tmp_path / "out"), "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment(),
     )  # fmt: skip
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     deadline = time.monotonic() + 60
     kids: list[int] = []
     while not kids and time.monotonic() < deadline and proc.poll() is None:
-        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        kids = _children(proc.pid)
         time.sleep(0.01)
     assert kids, "the replay started no consumers' process"
     proc.send_signal(signal.SIGKILL)
@@ -172,3 +171,37 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return "State:\tZ" not in status
+
+
+def test_ctrl_c_stops_both_processes_and_the_next_run_resumes(big: Path, tmp_path: Path) -> None:
+    """SIGINT to the whole process group, as a terminal sends it: the replay says how to
+    go on (exit 130), its consumers' process ends, and the next run ends like one run."""
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    command = [str(CHARGEOPS), "replay", str(big), "--quiet"]
+    started = time.monotonic()
+    one = subprocess.run([*command, "--out", str(whole)], env=environment(), check=False)
+    assert one.returncode == 0
+    duration = time.monotonic() - started
+    proc = subprocess.Popen(
+        [*command, "--out", str(stopped)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=environment(), start_new_session=True,
+    )  # fmt: skip
+    time.sleep(duration * 0.5)  # mid-run: start-up done, work left
+    kids = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted; run again to resume" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert not any(_running(pid) for pid in kids)
+    again = subprocess.run([*command, "--out", str(stopped)], env=environment(), check=False)
+    assert again.returncode == 0
+    a, b = files(whole), files(stopped)
+    assert b["events"] == a["events"]
+    assert b["rejected"] == a["rejected"]
+    assert sorted(b["outbox"]) == sorted(a["outbox"])
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
