@@ -8,10 +8,11 @@ while it settles chunk k and, before it writes anything, waits until that settle
 done. The state therefore goes through exactly the steps of a one-process run (every
 settle sees the state its commit left, nothing else), and so do the files.
 
-The process dies with the replay (``PR_SET_PDEATHSIG`` on Linux), so a run killed
-anywhere is a run killed at one point of the one-process order and resumes like one. It
-ignores Ctrl-C: the replay stops it after its current settle. Its log records and any
-error it raises come back to the replaying process, which logs and raises them.
+The process dies with the replay (``PR_SET_PDEATHSIG``: Linux only, see ``can_fork``), so
+a run killed anywhere is a run killed at one point of the one-process order and resumes
+like one. It ignores Ctrl-C: the replay stops it after its current settle. Its log
+records and any error it raises come back to the replaying process, which logs and
+raises them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -42,12 +44,12 @@ class ConsumerProcessError(RuntimeError):
 
 
 def can_fork() -> bool:
-    """Two cores or more for this process, and fork() (not on Windows)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        cores = os.cpu_count() or 1
-    return hasattr(os, "fork") and cores >= 2
+    """Linux with two cores or more for this process. Linux only: elsewhere nothing ends
+    the second process with a killed replay, and macOS system libraries that httpx may
+    load (proxy settings) are not safe in a forked child."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return len(os.sched_getaffinity(0)) >= 2
 
 
 class Beside:
