@@ -2,10 +2,11 @@
 
 A replay alternates: commit a chunk of input, then settle (``shared.app.settle``).
 Decoding the next chunk needs nothing from the state, so on two cores it can run while
-the consumers settle the last commit. ``Beside`` forks a process that owns the settles
-(its own SQLite connection to the same state); the replaying process decodes chunk k+1
-while it settles chunk k and, before it writes anything, waits until that settle is
-done. The state therefore goes through exactly the steps of a one-process run (every
+the consumers settle the last commit. ``Beside`` forks a process that owns the settles,
+with its own SQLite connection to the same state (the replaying process closes its own
+for the fork, ``Store.released``, so none is inherited). The replaying process decodes
+chunk k+1 while it settles chunk k and, before it writes anything, waits until that
+settle is done. The state therefore goes through exactly the steps of a one-process run (every
 settle sees the state its commit left, nothing else), and so do the files.
 
 The process dies with the replay (``PR_SET_PDEATHSIG``: Linux only, see ``can_fork``), so

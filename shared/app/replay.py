@@ -90,7 +90,8 @@ def _settler(app: App, opts: ReplayOptions) -> Settle | Beside:
     """The settles beside ingest when asked and the state is a file, else in this process."""
     location = state_file(app)
     if opts.beside and location is not None:
-        return Beside(app.config(), location, opts.out)
+        with app.store.released():  # the child opens its own connection, inherits none
+            return Beside(app.config(), location, opts.out)
     return Settle(app, opts.out)
 
 

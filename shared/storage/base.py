@@ -160,6 +160,12 @@ class Store(abc.ABC):
         killed holder). SQLite overrides this with a lock file the OS releases."""
         return LeaseWriter(self, purpose)
 
+    def released(self) -> AbstractContextManager[None]:
+        """A block in which this process holds no connection to the state, opened again
+        after it: for a fork (``shared.app.beside``), whose child must not inherit a
+        live SQLite connection. Nothing to do for a backend reached over HTTP."""
+        return nullcontext()
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -50,13 +50,11 @@ class SqliteStore(Store):
         self.location = str(path)
         if self.location != ":memory:":
             Path(self.location).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.location, isolation_level=None, timeout=60.0)
-        self._db.execute("PRAGMA busy_timeout = 60000")
+        self._db = self._connect()
         for attempt in range(50):  # switching to WAL needs a moment alone with a new file
             try:
                 if self.location != ":memory:":
                     self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
                 self._check_schema()
                 break
             except sqlite3.OperationalError as exc:
@@ -65,6 +63,27 @@ class SqliteStore(Store):
                 time.sleep(0.05 + attempt * 0.01)
         self._depth = 0
         self._batch = False  # inside ``batch()``: top-level units are savepoints
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection with this store's settings (WAL is the file's own, once set)."""
+        db = sqlite3.connect(self.location, isolation_level=None, timeout=60.0)
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA synchronous = NORMAL")
+        return db
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Closed for the block, opened again after it (SQLite forbids carrying an open
+        connection across a fork: the child would inherit its locks' bookkeeping)."""
+        if self._depth:
+            raise RuntimeError("the store cannot be released inside a unit of work")
+        if self.location == ":memory:":
+            raise RuntimeError("an in-memory store would lose its data if released")
+        self._db.close()
+        try:
+            yield
+        finally:
+            self._db = self._connect()
 
     def _check_schema(self) -> None:
         """Create a new state; refuse one this version cannot read, naming the file.

@@ -4,6 +4,7 @@ inside and outside units of work, and a unit rolled back inside a batch leaves n
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,25 @@ def test_versions_follow_the_contract(ops: list[tuple[str, str]]) -> None:
             assert store.put("k", key, {}, expect=str(model[key])) == str(model[key] + 1)
         model[key] = model.get(key, 0) + 1
     assert {k: e.version for k, e in store.scan("k")} == {k: str(v) for k, v in model.items()}
+
+
+def test_released_closes_the_connection_for_the_block_and_opens_it_again(
+    store: SqliteStore,
+) -> None:
+    """For a fork (shared.app.beside): no connection inside the block, all data after."""
+    store.put("k", "a", {"n": 1})
+    with store.released():
+        with pytest.raises(sqlite3.ProgrammingError):  # closed: nothing to inherit
+            store.get("k", "a")
+        other = SqliteStore(store.location)  # another process's connection meanwhile
+        other.put("k", "b", {"n": 2})
+        other.close()
+    assert _at(store, "a") == ({"n": 1}, "1")
+    assert _at(store, "b") == ({"n": 2}, "1")
+    assert store.put("k", "a", {"n": 3}, expect="1") == "2"
+
+
+def test_released_is_refused_inside_a_unit_of_work(store: SqliteStore) -> None:
+    with store.transaction(), pytest.raises(RuntimeError, match="unit of work"):
+        store.released().__enter__()
+    assert store.put("k", "a", {"n": 1}) == "1"  # the store still works
