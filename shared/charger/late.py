@@ -19,9 +19,9 @@ and a redelivered frame (same time and value) is a duplicate. Bounds: ``WINDOW``
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from shared.charger.evolve import evolve
 from shared.charger.faults import bits_of, describe, family_of, parse_mask
 from shared.charger.model import ChargerState, Entry
 from shared.charger.transition import DUPLICATE, NO_VALUE, STALE, Transition
@@ -79,7 +79,7 @@ def record(
             hist.append((ORIGIN if prev is None else prev[0], base, 0))
     before = hist[-1][1] if hist else value
     hist.append((obs.timestamp, value, before ^ value))  # in order: an event per change
-    return replace(state, history={**state.history, state_id: _trim(hist)})
+    return evolve(state, history={**state.history, state_id: _trim(hist)})
 
 
 def _trim(hist: list[Entry]) -> tuple[Entry, ...]:
@@ -110,7 +110,7 @@ def merge(state: ChargerState, obs: Observation) -> Transition:
         return Transition(state, outcome=DUPLICATE if hist[i][1] == value else STALE)
     hist.insert(i, (t, value, 0))
     emit = _to_emit(hist, i, 64 if sid == StateId.WARNINGS else 1)
-    state = replace(state, history={**state.history, sid: tuple(hist)})
+    state = evolve(state, history={**state.history, sid: tuple(hist)})
     events: list[ChargerEvent] = []
     if sid == StateId.WARNINGS:
         for k, bit in emit:
@@ -119,12 +119,12 @@ def merge(state: ChargerState, obs: Observation) -> Transition:
         # a bit still raised may have been cleared and raised again inside the window
         raised = {b: _run_start(hist, len(hist) - 1, b) for b in bits_of(state.warnings)}
         raised = {b: at for b, at in raised.items() if at != hist[0][0]}  # else: unknown
-        state = replace(state, raised={**state.raised, **raised})
+        state = evolve(state, raised={**state.raised, **raised})
     elif state.offline_cause != "silence":  # silence owns that period: leave it alone
         for k, _ in emit:
             events += _online(state, hist, k, hist[k - 1], hist[k])
         if not state.online and state.offline_cause == "is_online":
-            state = replace(state, offline_since=_run_start(hist, len(hist) - 1, 0, on=0))
+            state = evolve(state, offline_since=_run_start(hist, len(hist) - 1, 0, on=0))
     events.sort(key=lambda e: e.observed_at)
     return Transition(state, tuple(events))  # applied: merged into the history
 

@@ -18,10 +18,10 @@ left to ``chargeops reconcile``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.charger.evolve import evolve
 from shared.charger.model import ChargerState, CompletedRef, EndedSession, OpenSession
 from shared.charger.transition import DUPLICATE, NO_VALUE, Detection, Transition
 from shared.events.model import SessionCompleted, SessionCorrected
@@ -56,14 +56,14 @@ def operation_mode(state: ChargerState, obs: Observation, rules: Detection) -> T
     if mode is None:
         return Transition(state, outcome=NO_VALUE)
     previous = state.mode
-    state = replace(state, mode=mode)
+    state = evolve(state, mode=mode)
     if mode in ACTIVE_MODES and state.session is None:
         opened = OpenSession(
             session_id=state.next_session_id,
             started_at=obs.timestamp,
             start_estimated=previous is None,  # capture began mid-session: start unknown
         )
-        state = replace(state, session=opened, next_session_id=None)
+        state = evolve(state, session=opened, next_session_id=None)
     elif mode == DISCONNECTED and state.session is not None:
         state = _end(state, obs.timestamp, rules)
     return Transition(state)
@@ -78,18 +78,18 @@ def session_identifier(state: ChargerState, obs: Observation, rules: Detection) 
     current = state.session
     if current is not None:
         if current.session_id in (None, sid):
-            return Transition(replace(state, session=replace(current, session_id=sid)))
+            return Transition(evolve(state, session=evolve(current, session_id=sid)))
         state = _end(state, obs.timestamp, rules)  # new id without a disconnect
-        return Transition(replace(state, session=OpenSession(sid, obs.timestamp)))
+        return Transition(evolve(state, session=OpenSession(sid, obs.timestamp)))
     if state.mode == DISCONNECTED:  # the id may precede the car: keep it for the next start
-        return Transition(replace(state, next_session_id=sid))
-    return Transition(replace(state, session=OpenSession(sid, obs.timestamp)))
+        return Transition(evolve(state, next_session_id=sid))
+    return Transition(evolve(state, session=OpenSession(sid, obs.timestamp)))
 
 
 def current_user(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
     if not obs.value or state.session is None:
         return Transition(state, outcome=NO_VALUE if not obs.value else "no_session")
-    return Transition(replace(state, session=replace(state.session, user_id=obs.value)))
+    return Transition(evolve(state, session=evolve(state.session, user_id=obs.value)))
 
 
 def session_energy(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
@@ -105,17 +105,15 @@ def session_energy(state: ChargerState, obs: Observation, rules: Detection) -> T
     current = state.session
     if current is not None and at >= current.started_at:
         if current.energy_at is None or at >= current.energy_at:
-            return Transition(
-                replace(state, session=replace(current, energy_kwh=kwh, energy_at=at))
-            )
+            return Transition(evolve(state, session=evolve(current, energy_kwh=kwh, energy_at=at)))
         return Transition(state)
     for i in range(len(state.ended) - 1, -1, -1):  # a late reading of a session that ended
         e = state.ended[i]
         if e.session.started_at <= at <= e.ended_at:
             if e.session.energy_at is None or at > e.session.energy_at:
-                s = replace(e.session, energy_kwh=kwh, energy_at=at)
-                ended = (*state.ended[:i], replace(e, session=s), *state.ended[i + 1 :])
-                return Transition(replace(state, ended=ended))
+                s = evolve(e.session, energy_kwh=kwh, energy_at=at)
+                ended = (*state.ended[:i], evolve(e, session=s), *state.ended[i + 1 :])
+                return Transition(evolve(state, ended=ended))
             return Transition(state)
     return Transition(state, outcome="no_session")
 
@@ -151,7 +149,7 @@ def completed_session(state: ChargerState, obs: Observation, rules: Detection) -
     refs = [CompletedRef(sid, start)]
     if tracked is not None and tracked.session_id and tracked.session_id != sid:
         refs.append(CompletedRef(tracked.session_id, start))
-    state = replace(
+    state = evolve(
         state,
         session=session,
         ended=tuple(ended),
@@ -176,7 +174,7 @@ def _correct_derived(
     refs.append(CompletedRef(data["SessionId"], data["start"]))
     if derived.session_id != data["SessionId"]:
         refs.append(CompletedRef(derived.session_id, derived.started_at))
-    return Transition(replace(state, completed=tuple(refs[-KEEP_COMPLETED:])), (event,))
+    return Transition(evolve(state, completed=tuple(refs[-KEEP_COMPLETED:])), (event,))
 
 
 def complete_due(state: ChargerState, now: datetime) -> Transition:
@@ -213,14 +211,14 @@ def complete_due(state: ChargerState, now: datetime) -> Transition:
         refs.append(CompletedRef(sid, s.started_at, derived=True))
     remaining = tuple(e for e in state.ended if e.due > now)
     return Transition(
-        replace(state, ended=remaining, completed=tuple(refs[-KEEP_COMPLETED:])), tuple(events)
+        evolve(state, ended=remaining, completed=tuple(refs[-KEEP_COMPLETED:])), tuple(events)
     )
 
 
 def _end(state: ChargerState, at: datetime, rules: Detection) -> ChargerState:
     assert state.session is not None
     ended = EndedSession(session=state.session, ended_at=at, due=at + rules.session_settle)
-    return replace(state, session=None, ended=(*state.ended, ended))
+    return evolve(state, session=None, ended=(*state.ended, ended))
 
 
 def _known(state: ChargerState, sid: str) -> bool:

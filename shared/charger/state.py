@@ -10,11 +10,11 @@ Warnings (804) bit that turns on/off gives one fault raised/cleared; sessions li
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.charger import late, sessions
+from shared.charger.evolve import evolve
 from shared.charger.faults import bits_of, describe, family_of, parse_mask
 from shared.charger.model import ChargerState
 from shared.charger.transition import (
@@ -65,31 +65,31 @@ def apply(state: ChargerState, obs: Observation, rules: Detection) -> Transition
         if prev is None or obs.timestamp > prev[0]:
             changes["last"] = {**state.last, obs.state_id: (obs.timestamp, None)}
     if obs.state_id == StateId.IS_ONLINE:  # sent by Zaptec's cloud: not proof of life
-        done = _is_online(replace(state, **changes) if changes else state, obs, rules)
+        done = _is_online(evolve(state, **changes) if changes else state, obs, rules)
         if done.outcome != APPLIED:
             return done
-        return replace(done, state=late.record(done.state, obs.state_id, prev, obs))
+        return evolve(done, state=late.record(done.state, obs.state_id, prev, obs))
     alive = Transition(state)
     if state.online or state.offline_cause != "silence":
         if state.last_seen is None or obs.timestamp > state.last_seen:
             changes["last_seen"] = obs.timestamp
-        state = replace(state, **changes) if changes else state
+        state = evolve(state, **changes) if changes else state
     else:  # silence took it offline: this frame may bring it back
-        alive = seen(replace(state, **changes) if changes else state, obs.timestamp)
+        alive = seen(evolve(state, **changes) if changes else state, obs.timestamp)
         state = alive.state
     handled = _HANDLERS[obs.state_id](state, obs, rules)
     if obs.state_id in late.TRACKED and handled.outcome == APPLIED:
-        handled = replace(handled, state=late.record(handled.state, obs.state_id, prev, obs))
+        handled = evolve(handled, state=late.record(handled.state, obs.state_id, prev, obs))
     if not alive.events:
         return handled
-    return replace(handled, events=alive.events + handled.events)
+    return evolve(handled, events=alive.events + handled.events)
 
 
 def seen(state: ChargerState, at: datetime | None) -> Transition:
     """Any frame proves the charger alive: track it and end a silence-detected offline."""
     if at is None or (state.last_seen is not None and at <= state.last_seen):
         return Transition(state)
-    state = replace(state, last_seen=at)
+    state = evolve(state, last_seen=at)
     if state.online or state.offline_cause != "silence" or at <= (state.offline_since or at):
         return Transition(state)
     return _come_online(state, at)
@@ -113,7 +113,7 @@ def tick(state: ChargerState, now: datetime, rules: Detection) -> Transition:
             offline_since=since,
             cause="silence",
         )
-        state = replace(state, online=False, offline_since=since, offline_cause="silence")
+        state = evolve(state, online=False, offline_since=since, offline_cause="silence")
         events = (*events, event)
     return Transition(state, events)
 
@@ -130,7 +130,7 @@ def _identify(state: ChargerState, obs: Observation) -> ChargerState:
     if (obs.serial and obs.serial != state.serial) or (
         obs.device_type is not None and obs.device_type != state.device_type
     ):
-        return replace(
+        return evolve(
             state,
             serial=obs.serial or state.serial,
             device_type=obs.device_type if obs.device_type is not None else state.device_type,
@@ -141,7 +141,7 @@ def _identify(state: ChargerState, obs: Observation) -> ChargerState:
 def _is_online(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
     if obs.value in _TRUE:
         if state.last_seen is None or obs.timestamp > state.last_seen:
-            state = replace(state, last_seen=obs.timestamp)
+            state = evolve(state, last_seen=obs.timestamp)
         if state.online or obs.timestamp <= (state.offline_since or obs.timestamp):
             return Transition(state)
         return _come_online(state, obs.timestamp)
@@ -150,7 +150,7 @@ def _is_online(state: ChargerState, obs: Observation, rules: Detection) -> Trans
             return Transition(state, outcome=NO_VALUE)
         return Transition(state, outcome=Rejection("invalid_value", f"IsOnline {obs.value!r}"))
     if not state.online:  # already offline (e.g. by silence): IsOnline now owns the period
-        return Transition(replace(state, offline_cause="is_online"))
+        return Transition(evolve(state, offline_cause="is_online"))
     event = ChargerOffline(
         charger_id=state.charger_id,
         serial=state.serial,
@@ -158,7 +158,7 @@ def _is_online(state: ChargerState, obs: Observation, rules: Detection) -> Trans
         offline_since=obs.timestamp,
         cause="is_online",
     )
-    state = replace(state, online=False, offline_since=obs.timestamp, offline_cause="is_online")
+    state = evolve(state, online=False, offline_since=obs.timestamp, offline_cause="is_online")
     return Transition(state, (event,))
 
 
@@ -173,7 +173,7 @@ def _come_online(state: ChargerState, at: datetime) -> Transition:
         offline_seconds=(at - since).total_seconds(),
         cause="silence" if state.offline_cause == "silence" else "is_online",
     )
-    return Transition(replace(state, online=True, offline_since=None, offline_cause=None), (event,))
+    return Transition(evolve(state, online=True, offline_since=None, offline_cause=None), (event,))
 
 
 def _warnings(state: ChargerState, obs: Observation, rules: Detection) -> Transition:
@@ -214,7 +214,7 @@ def _warnings(state: ChargerState, obs: Observation, rules: Detection) -> Transi
                 duration_seconds=(obs.timestamp - since).total_seconds() if since else None,
             )
         )
-    return Transition(replace(state, warnings=mask, raised=raised), tuple(events))
+    return Transition(evolve(state, warnings=mask, raised=raised), tuple(events))
 
 
 _Handler = Callable[[ChargerState, Observation, Detection], Transition]
