@@ -1,13 +1,15 @@
 """The consumers of a replay in a second process, one commit behind ingest.
 
 A replay alternates: commit a chunk of input, then settle (``shared.app.settle``).
-Decoding the next chunk needs nothing from the state, so on two cores it can run while
-the consumers settle the last commit. ``Beside`` forks a process that owns the settles,
-with its own SQLite connection to the same state (the replaying process closes its own
-for the fork, ``Store.released``, so none is inherited). The replaying process decodes
-chunk k+1 while it settles chunk k and, before it writes anything, waits until that
-settle is done. The state therefore goes through exactly the steps of a one-process run (every
-settle sees the state its commit left, nothing else), and so do the files.
+Decoding the next chunk and feeding it to the state machine change nothing in the state
+(ingest holds its charger states in memory until it commits), so on two cores that can
+run while the consumers settle the last commit. ``Beside`` forks a process that owns the
+settles, with its own SQLite connection to the same state (the replaying process closes
+its own for the fork, ``Store.released``, so none is inherited). The replaying process
+decodes and feeds chunk k+1 while it settles chunk k and, before it writes anything
+(``Ingest.before_commit``), waits until that settle is done. The state therefore goes
+through exactly the steps of a one-process run (every settle sees the state its commit
+left, nothing else), and so do the files.
 
 The process dies with the replay (``PR_SET_PDEATHSIG``: Linux only, see ``can_fork``), so
 a run killed anywhere is a run killed at one point of the one-process order and resumes
@@ -29,7 +31,7 @@ import sys
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from shared.app.compose import open_beside
 from shared.app.settle import Settle, Settled
@@ -41,7 +43,13 @@ _PR_SET_PDEATHSIG = 1
 
 
 class ConsumerProcessError(RuntimeError):
-    """The consumers' process ended without saying why (killed, out of memory)."""
+    """The consumers' process failed: ``original`` is the exception it raised (the replay
+    raises that one), None when it ended without saying why (killed, out of memory).
+    Not a data error, so a commit waiting for the process never takes it for one."""
+
+    def __init__(self, text: str, original: BaseException | None = None) -> None:
+        super().__init__(text)
+        self.original = original
 
 
 def can_fork() -> bool:
@@ -66,25 +74,27 @@ class Beside:
         self._process.start()
         child.close()
         self._busy = False
+        self._failed: ConsumerProcessError | None = None
 
     def begin(self, clock: datetime | None) -> None:
-        self._conn.send(("begin", clock))
+        self._send(("begin", clock))
         self._busy = True
 
     def __call__(self, clock: datetime | None) -> None:
         self.wait()
-        self._conn.send(("settle", clock))
+        self._send(("settle", clock))
         self._busy = True
 
     def wait(self) -> None:
         """Until the last settle is done (its log records logged here on the way)."""
+        if self._failed is not None:
+            raise self._failed
         while self._busy:
             self._answer()
 
     def result(self) -> Settled:
         self.wait()
-        self._conn.send(("result", None))
-        self._busy = True
+        self._send(("result", None))
         settled = self._answer()
         assert isinstance(settled, Settled)
         return settled
@@ -98,22 +108,38 @@ class Beside:
             self._process.kill()
             self._process.join()
 
+    def _send(self, message: tuple[str, Any]) -> None:
+        if self._failed is not None:
+            raise self._failed
+        try:
+            self._conn.send(message)
+        except OSError:
+            self._fail(None)
+        self._busy = True
+
     def _answer(self) -> Any:
         try:
             kind, value = self._conn.recv()
         except (EOFError, OSError):
-            self._busy = False
-            code = self._process.exitcode
-            raise ConsumerProcessError(
-                f"the consumers' process ended (exit {code}); run again to resume"
-            ) from None
+            self._fail(None)
         if kind == "log":
             logging.getLogger(value.name).handle(value)
             return None
         self._busy = False
         if kind == "error":
-            raise _rebuilt(*value)
+            self._fail(_rebuilt(*value))
         return value
+
+    def _fail(self, original: BaseException | None) -> NoReturn:
+        """Remember the failure, so every later call raises it too, and raise it."""
+        self._busy = False
+        if original is None:
+            self._process.join(1)
+            text = f"the consumers' process ended (exit {self._process.exitcode})"
+        else:
+            text = f"the consumers' process failed: {type(original).__name__}: {original}"
+        self._failed = ConsumerProcessError(f"{text}; run again to resume", original)
+        raise self._failed
 
 
 def _serve(
@@ -203,4 +229,4 @@ def _rebuilt(data: bytes | None, text: str) -> BaseException:
         exc = pickle.loads(data)  # noqa: S301 - from our own forked process
         if isinstance(exc, BaseException):
             return exc
-    return ConsumerProcessError(f"the consumers' process failed: {text}")
+    return RuntimeError(text)

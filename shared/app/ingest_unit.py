@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,6 +74,10 @@ class Ingest:
         self._scheduled: dict[str, datetime] = {}
         self._seen: dict[str, datetime] = {}  # newest telemetry sighting not yet folded in
         self._started = False
+        # Called before commit writes anything: a replay whose consumers settle in another
+        # process waits there for the last settle (shared.app.beside), so feeding the next
+        # batch (memory only) overlaps with it and the writes never do.
+        self.before_commit: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Load the clock and, for a data clock, every charger with a pending deadline."""
@@ -152,6 +156,8 @@ class Ingest:
         or the watchdog within a minute) appends the outbox again, and the log ignores
         ids it already holds. A Conflict writes nothing a retry would not write again.
         """
+        if self.before_commit is not None:
+            self.before_commit()
         for cid in list(self._seen):
             self._current(cid)
         entries = [self._enriched(raw) for raw in self._events]

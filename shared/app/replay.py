@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.app.beside import Beside
+from shared.app.beside import Beside, ConsumerProcessError
 from shared.app.clock_guard import FutureGuard
 from shared.app.compose import App, state_file
 from shared.app.ingest import DATA_ERRORS, decode_all, ingest_batch
@@ -75,10 +75,15 @@ def _run(
     unit = app.ingest_unit()
     unit.start()
     settle = _settler(app, opts)
+    unit.before_commit = settle.wait  # the consumers done with the last commit first
     try:
         settle.begin(unit.clock)
         unit, lines = _ingest_all(app, opts, progress, writer, unit, settle)
         settled = settle.result()
+    except ConsumerProcessError as exc:  # what it raised, as it raised it (exit 2 stays 2)
+        if exc.original is not None:
+            raise exc.original from None
+        raise
     finally:
         settle.close()
     if progress is not None:
@@ -89,7 +94,7 @@ def _run(
 def _settler(app: App, opts: ReplayOptions) -> Settle | Beside:
     """The settles beside ingest when asked and the state is a file, else in this process."""
     location = state_file(app)
-    if opts.beside and location is not None:
+    if opts.beside and location is not None and not app.lookups:  # ingest asks Zaptec nothing
         with app.store.released():  # the child opens its own connection, inherits none
             return Beside(app.config(), location, opts.out)
     return Settle(app, opts.out)
@@ -103,7 +108,7 @@ def _ingest_all(
     unit: Ingest,
     settle: Settle | Beside,
 ) -> tuple[Ingest, int]:
-    """Every chunk: decode and screen it, wait for the last settle, commit, settle."""
+    """Every chunk: decode, screen and feed it, wait for the last settle, commit, settle."""
     guard = FutureGuard(unit.clock)
 
     def ingest(batch: list[CaptureLine], *, last: bool = False) -> None:
@@ -113,12 +118,11 @@ def _ingest_all(
             held, refused = guard.finish()
             messages, decoded = messages + held, decoded + refused
         counted = copy.deepcopy(unit.counts)
-        settle.wait()  # nothing is written while the consumers settle the last commit
-        try:
+        try:  # fed while the consumers settle the last commit; committed after they are done
             ingest_batch(app, messages, unit, decoded)
         except DATA_ERRORS:
             log.exception("replay: a unit of work could not be committed; line by line")
-            unit = _one_by_one(app, counted, messages, decoded)
+            unit = _one_by_one(app, counted, messages, decoded, settle.wait)
 
     def settled() -> None:
         writer.renew()
@@ -176,25 +180,30 @@ def _deliveries(written: Counter[str]) -> dict[str, dict[str, int]]:
 
 
 def _one_by_one(
-    app: App, counts: IngestCounts, messages: list[Inbound], decoded: list[Decoded]
+    app: App,
+    counts: IngestCounts,
+    messages: list[Inbound],
+    decoded: list[Decoded],
+    settled: Callable[[], None],
 ) -> Ingest:
     """A unit of work that could not be committed (nothing of it was: one transaction),
     again one line per commit from the stored state; a line whose own commit fails is
     rejected as ``internal_error`` with its line number, and the run goes on."""
-    unit = _fresh(app, counts)
+    unit = _fresh(app, counts, settled)
     for message, item in zip(messages, decoded, strict=True):
         before = copy.deepcopy(unit.counts)
         try:
             ingest_batch(app, [message], unit, [item])
         except DATA_ERRORS as exc:
-            unit = _fresh(app, before)
+            unit = _fresh(app, before, settled)
             detail = f"commit: {type(exc).__name__}: {exc}"[:300]
             ingest_batch(app, [message], unit, [Rejection("internal_error", detail)])
     return unit
 
 
-def _fresh(app: App, counts: IngestCounts) -> Ingest:
+def _fresh(app: App, counts: IngestCounts, settled: Callable[[], None]) -> Ingest:
     unit = app.ingest_unit()
+    unit.before_commit = settled
     unit.start()
     unit.counts = counts
     return unit
