@@ -178,15 +178,19 @@ def test_ctrl_c_stops_both_processes_and_the_next_run_resumes(big: Path, tmp_pat
     go on (exit 130), its consumers' process ends, and the next run ends like one run."""
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
     command = [str(CHARGEOPS), "replay", str(big), "--quiet"]
-    started = time.monotonic()
     one = subprocess.run([*command, "--out", str(whole)], env=environment(), check=False)
     assert one.returncode == 0
-    duration = time.monotonic() - started
     proc = subprocess.Popen(
         [*command, "--out", str(stopped)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env=environment(), start_new_session=True,
     )  # fmt: skip
-    time.sleep(duration * 0.5)  # mid-run: start-up done, work left
+    events = stopped / "events.jsonl"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:  # mid-run: a chunk settled
+        if events.exists() and events.stat().st_size > 0:
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the replay ended before its first chunk was seen"
     kids = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
