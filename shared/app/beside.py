@@ -62,7 +62,7 @@ def can_fork() -> bool:
 
 
 class Beside:
-    """The settles of a replay, in a forked process; the same calls as ``Inline``."""
+    """The settles of a replay, in a forked process; the same calls as ``Settle``."""
 
     def __init__(self, config: Config, location: str, out: Path) -> None:
         context = multiprocessing.get_context("fork")
@@ -78,12 +78,10 @@ class Beside:
 
     def begin(self, clock: datetime | None) -> None:
         self._send(("begin", clock))
-        self._busy = True
 
     def __call__(self, clock: datetime | None) -> None:
         self.wait()
         self._send(("settle", clock))
-        self._busy = True
 
     def wait(self) -> None:
         """Until the last settle is done (its log records logged here on the way)."""
@@ -95,8 +93,11 @@ class Beside:
     def result(self) -> Settled:
         self.wait()
         self._send(("result", None))
-        settled = self._answer()
-        assert isinstance(settled, Settled)
+        settled = None
+        while self._busy:  # log records may come first
+            settled = self._answer()
+        if not isinstance(settled, Settled):
+            raise ConsumerProcessError(f"the consumers' process answered {settled!r}")
         return settled
 
     def close(self) -> None:
