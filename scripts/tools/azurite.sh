@@ -2,13 +2,16 @@
 # Install Azurite (the Azure Storage emulator) for the Table Storage contract tests
 # (idempotent; fast when already installed). The tests start and stop it themselves.
 #   .tools/azurite/node_modules/.bin/azurite-table
-# 3.35.0 is the last release that runs on Node 20 (3.36+ need Node 22).
+# 3.35.0 is the last release that runs on Node 20 (3.36+ need Node 22). Its dependencies
+# are pinned by scripts/tools/azurite/package-lock.json (a ranged install broke when the
+# registry gained a mysql2 needing a sql-escaper it did not have).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 AZURITE_VERSION=3.35.0
 dir=.tools/azurite
-stamp="$dir/.installed-azurite-$AZURITE_VERSION"
+lock=scripts/tools/azurite/package-lock.json  # every dependency pinned: npm ci, not install
+stamp="$dir/.installed-azurite-$AZURITE_VERSION-$(sha256sum "$lock" | cut -c1-16)"
 
 if [ -f "$stamp" ] && [ -x "$dir/node_modules/.bin/azurite-table" ]; then
   exit 0
@@ -20,7 +23,6 @@ fi
 echo "azurite.sh: installing azurite@$AZURITE_VERSION into $dir ..." >&2
 rm -rf "$dir"
 mkdir -p "$dir"
-printf '{"name":"chargeops-tools-azurite","private":true}\n' >"$dir/package.json"
-npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error \
-  "azurite@$AZURITE_VERSION" >&2
+cp scripts/tools/azurite/package.json "$lock" "$dir/"
+npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
 touch "$stamp"
