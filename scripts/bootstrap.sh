@@ -13,10 +13,11 @@ fi
 reqs=requirements.txt
 [ "$want" = dev ] && reqs=requirements-dev.txt
 stamp=.venv/.installed-$want
-if [ ! -f "$stamp" ] || [ "$reqs" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+pins=requirements-constraints.txt  # every transitive version, as CI last installed it
+if [ ! -f "$stamp" ] || [ "$reqs" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ "$pins" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "Setting up .venv ($want dependencies)…" >&2
   # (the grep drops this machine's notes about absent local package mirrors)
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$reqs" \
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$reqs" -c "$pins" \
     2> >(grep -v "^WARNING: Location .* is ignored" >&2)
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . \
     2> >(grep -v "^WARNING: Location .* is ignored" >&2)

@@ -25,6 +25,6 @@ mkdir -p .tools
 .venv/bin/python -m venv "$dir"
 # (the grep drops this machine's notes about absent local package mirrors)
 "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "extrawest-ocpi==$VERSION" \
+  -c scripts/tools/constraints/ocpi-peer.txt "extrawest-ocpi==$VERSION" \
   2> >(grep -v "^WARNING: Location .* is ignored" >&2)
 touch "$stamp"
