@@ -26,7 +26,6 @@ from shared.app.clock_guard import FutureGuard
 from shared.app.compose import App, state_file
 from shared.app.ingest import DATA_ERRORS, decode_all, ingest_batch
 from shared.app.ingest_unit import Ingest, IngestCounts
-from shared.app.output_files import FileSink
 from shared.app.settle import Settle, Settled, record_failure, sinks_for
 from shared.app.summary import Summary
 from shared.events.catalogue import FINANCE, TICKETS
@@ -71,7 +70,7 @@ def replay(app: App, opts: ReplayOptions, progress: Progress | None = None) -> S
 def _run(
     app: App, opts: ReplayOptions, progress: Progress | None, writer: Writer, started: float
 ) -> Summary:
-    sinks = _open_sinks(app, opts.out)
+    _open_sinks(app, opts.out)
     unit = app.ingest_unit()
     unit.start()
     settle = _settler(app, opts)
@@ -88,7 +87,7 @@ def _run(
         settle.close()
     if progress is not None:
         progress(lines, -1)
-    return _summary(app, opts, unit, sinks, settled, started)
+    return _summary(app, opts, unit, settled, started)
 
 
 def _settler(app: App, opts: ReplayOptions) -> Settle | Beside:
@@ -141,8 +140,7 @@ def _ingest_all(
             if progress is not None:
                 progress(lineno, offset)
     ingest(batch, last=True)
-    settle.wait()
-    _sweep(app, unit, drain=opts.drain)
+    _sweep(app, unit, drain=opts.drain)  # its commit waits for the last settle
     settled()
     return unit, lines
 
@@ -151,7 +149,6 @@ def _summary(
     app: App,
     opts: ReplayOptions,
     unit: Ingest,
-    sinks: list[FileSink],
     settled: Settled,
     started: float,
 ) -> Summary:
@@ -184,33 +181,34 @@ def _one_by_one(
     counts: IngestCounts,
     messages: list[Inbound],
     decoded: list[Decoded],
-    settled: Callable[[], None],
+    before_commit: Callable[[], None],
 ) -> Ingest:
     """A unit of work that could not be committed (nothing of it was: one transaction),
     again one line per commit from the stored state; a line whose own commit fails is
     rejected as ``internal_error`` with its line number, and the run goes on."""
-    unit = _fresh(app, counts, settled)
+    unit = _fresh(app, counts, before_commit)
     for message, item in zip(messages, decoded, strict=True):
         before = copy.deepcopy(unit.counts)
         try:
             ingest_batch(app, [message], unit, [item])
         except DATA_ERRORS as exc:
-            unit = _fresh(app, before, settled)
+            unit = _fresh(app, before, before_commit)
             detail = f"commit: {type(exc).__name__}: {exc}"[:300]
             ingest_batch(app, [message], unit, [Rejection("internal_error", detail)])
     return unit
 
 
-def _fresh(app: App, counts: IngestCounts, settled: Callable[[], None]) -> Ingest:
+def _fresh(app: App, counts: IngestCounts, before_commit: Callable[[], None]) -> Ingest:
     unit = app.ingest_unit()
-    unit.before_commit = settled
+    unit.before_commit = before_commit
     unit.start()
     unit.counts = counts
     return unit
 
 
-def _open_sinks(app: App, out: Path) -> list[FileSink]:
-    """The output files, checked against the state before anything is written."""
+def _open_sinks(app: App, out: Path) -> None:
+    """The output files, checked against the state and recovered (a killed run's tail
+    cut off) before anything is written; the settles then append to them."""
     sinks = sinks_for(app, out)
     problems = [p for p in (sink.check() for sink in sinks) if p]
     events = EventLog(app.store)
@@ -225,7 +223,6 @@ def _open_sinks(app: App, out: Path) -> list[FileSink]:
         )
     for sink in sinks:
         sink.open()
-    return sinks
 
 
 def _sweep(app: App, unit: Ingest, *, drain: bool) -> None:
