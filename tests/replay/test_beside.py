@@ -209,3 +209,23 @@ def test_ctrl_c_stops_both_processes_and_the_next_run_resumes(big: Path, tmp_pat
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_the_command_line_says_which_way_it_ran(tmp_path: Path) -> None:
+    """``--one-process`` keeps the consumers in the replay; by default, on two cores on
+    Linux, the summary names the second process's peak memory."""
+    runs = {}
+    for name, extra in (("default", []), ("one", ["--one-process"])):
+        done = subprocess.run(
+            [str(CHARGEOPS), "replay", str(SAMPLE), "--out", str(tmp_path / name), "--json",
+             "--quiet", *extra],
+            capture_output=True, text=True, env=environment(), check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        runs[name] = json.loads(done.stdout)
+    assert runs["one"]["consumers_peak_rss_mb"] is None
+    assert (runs["default"]["consumers_peak_rss_mb"] is not None) == can_fork()
+    assert runs["default"]["events"] == runs["one"]["events"]
+    assert runs["default"]["deliveries"] == runs["one"]["deliveries"]
+    one, default = files(tmp_path / "one"), files(tmp_path / "default")
+    assert default["events"] == one["events"]
